@@ -1,0 +1,39 @@
+# Set-up and entry points. The environment comes from uv.lock alone, so every machine gets
+# the same packages; uv itself is pinned and installed into .tools/.
+UV_VERSION := 0.13.8
+PYTHON ?= python3
+UV := .tools/bin/uv
+VENV_STAMP := .venv/.synced
+
+.PHONY: setup demo test test-fast lint bench ui clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV_STAMP): $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python 3.11
+	touch $(VENV_STAMP)
+
+setup: $(VENV_STAMP) ## create .venv from the lock file
+
+demo: setup ## the main job: every family, quick profile, then the leaderboard
+	$(UV) run --frozen seqpipe run all --profile quick
+
+test: setup ## the whole test suite
+	$(UV) run --frozen pytest
+
+test-fast: setup ## unit tests only (no training flows)
+	$(UV) run --frozen pytest -m "not slow"
+
+lint: setup
+	$(UV) run --frozen ruff check components pipelines tests bench
+
+bench: setup ## benchmarks: quality, speed and overhead ratios on the full profile
+	$(UV) run --frozen python -m bench.forecasting
+
+ui: setup ## open the MLflow UI on the local store
+	$(UV) run --frozen seqpipe ui --launch
+
+clean:
+	rm -rf .venv .tools .seqpipe

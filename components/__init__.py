@@ -1,0 +1,1 @@
+"""Framework-agnostic building blocks of seqpipe: sources, validation, features, models, tracking."""

@@ -1,0 +1,91 @@
+"""Data versioning with DVC: the top-level ``data.dvc`` tracks ``data/``, pushed to a remote."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+DATA_DIR = "data"
+DEFAULT_REMOTE = "local"
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """Identifies the data a run saw."""
+
+    dvc_hash: str  # md5 of the whole data/ directory as recorded in data.dvc
+    file_md5: str  # md5 of the family's own raw file (what caches key on)
+    path: str  # the raw file, relative to the workspace
+
+
+def write_raw_table(frame: pd.DataFrame, workspace: Path, name: str) -> Path:
+    """Write a raw table as CSV under ``data/raw`` with byte-stable formatting.
+
+    Identical frames give identical bytes, so re-ingesting unchanged data keeps the DVC hash.
+    """
+    path = workspace / DATA_DIR / "raw" / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    content = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    if not path.exists() or path.read_text() != content:
+        path.write_text(content)
+    return path
+
+
+def file_md5(path: Path) -> str:
+    """MD5 of a file's bytes, the same digest DVC records for it."""
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def ensure_dvc_repo(workspace: Path) -> None:
+    """Initialise DVC in ``workspace`` with a local default remote if it has none yet."""
+    if not (workspace / ".dvc").is_dir():
+        no_scm = [] if (workspace / ".git").exists() else ["--no-scm"]
+        _dvc(workspace, "init", "--quiet", *no_scm)
+    if _dvc(workspace, "remote", "default", check=False).returncode != 0:
+        # A path relative to .dvc/config, so the workspace can move; git ignores it.
+        _dvc(workspace, "remote", "add", "--default", DEFAULT_REMOTE, ".dvc/storage")
+        ignore = workspace / ".dvc" / ".gitignore"
+        with ignore.open("a") as handle:
+            handle.write("/storage\n")
+
+
+def track_data(workspace: Path, raw_file: Path, push: bool = True) -> DataVersion:
+    """Record ``data/`` in ``data.dvc`` (and push it to the default remote); return its version."""
+    ensure_dvc_repo(workspace)
+    _dvc(workspace, "add", "--quiet", DATA_DIR)
+    if push:
+        _dvc(workspace, "push", "--quiet", DATA_DIR + ".dvc")
+    return DataVersion(
+        dvc_hash=read_dvc_hash(workspace),
+        file_md5=file_md5(raw_file),
+        path=str(raw_file.relative_to(workspace)),
+    )
+
+
+def read_dvc_hash(workspace: Path) -> str:
+    """The md5 that ``data.dvc`` records for ``data/``."""
+    document = yaml.safe_load((workspace / f"{DATA_DIR}.dvc").read_text())
+    return document["outs"][0]["md5"]
+
+
+def _dvc(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    # DVC's Python API is internal and changes between releases; its CLI is the stable contract.
+    executable = Path(sys.executable).with_name("dvc")
+    command = [str(executable) if executable.exists() else "dvc", *args]
+    result = subprocess.run(
+        command,
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DVC_NO_ANALYTICS": "1"},
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"`dvc {' '.join(args)}` failed in {workspace}: {result.stderr.strip()}")
+    return result

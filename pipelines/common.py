@@ -1,0 +1,95 @@
+"""Pieces every family flow shares: workspace, cache keys, the pipeline run, the registry stage."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from components import registry, tracking
+from components.config import GateConfig, config_digest, flatten
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def workspace_dir() -> Path:
+    """Where data/, mlruns/ and DVC live: ``SEQPIPE_WORKSPACE`` or the current directory."""
+    return Path(os.environ.get("SEQPIPE_WORKSPACE") or Path.cwd()).resolve()
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Where a flow run writes, fixed at the flow entry and handed to every task."""
+
+    workspace: Path
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+
+    @property
+    def backups(self) -> Path:
+        return self.workspace / ".seqpipe" / "backups"
+
+
+def cache_key(*parts: Any) -> str:
+    """A short stable key from the data version, config and store a result depends on."""
+    return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:24]
+
+
+def by_key(context: Any, parameters: dict[str, Any]) -> str:
+    """Prefect cache-key function: tasks receive their key as the ``key`` parameter."""
+    return parameters["key"]
+
+
+@contextmanager
+def pipeline_run(family: str, config: Any, workspace: Path) -> Iterator[RunContext]:
+    """An MLflow parent run for one flow run; its model runs nest under it.
+
+    The parent run ends FAILED when a stage raises, with whatever it logged (the validation
+    report among it) kept for the UI.
+    """
+    uri = tracking.configure(workspace)
+    experiment_id = tracking.ensure_experiment(family, workspace)
+    tags = {"seqpipe.family": family, "seqpipe.kind": "pipeline",
+            "seqpipe.profile": config.profile, "git.commit": tracking.git_commit(PROJECT_DIR),
+            "config.digest": config_digest(config)}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{family}-pipeline",
+                          tags=tags) as parent:
+        mlflow.log_dict(config.model_dump(mode="json"), "config.json")
+        mlflow.log_params(flatten(config.model_dump(mode="json", exclude={"models"})))
+        yield RunContext(workspace, uri, experiment_id, parent.info.run_id)
+
+
+@task(name="register", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def register_candidates(candidates: list[registry.Candidate], gate_config: GateConfig,
+                        rescore: Callable[[registry.Candidate, str], float],
+                        tracking_uri: str) -> list[registry.GateDecision]:
+    """Register every candidate as challenger; gate them best first so one flow moves the
+    champion at most once per registered model."""
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    logger = get_run_logger()
+    ordered = sorted(candidates, key=lambda c: c.score, reverse=not gate_config.greater_is_better)
+    versions = {c.run_id: registry.find_or_register(c) for c in ordered}
+    decisions = []
+    for item in sorted(candidates, key=lambda c: c.score, reverse=gate_config.greater_is_better):
+        decision = registry.gate(item, versions[item.run_id], gate_config,
+                                 lambda uri, item=item: rescore(item, uri))
+        logger.info("%s v%s: %s (%s)", decision.model_name, decision.version,
+                    "promoted to champion" if decision.promoted else "kept as challenger",
+                    decision.reason)
+        decisions.append(decision)
+    return decisions
+
+
+def log_report(path: Path, run_id: str, artifact_dir: str = "validation") -> None:
+    """Attach a report file to a run."""
+    mlflow.MlflowClient().log_artifact(run_id, str(path), artifact_dir)

@@ -1,0 +1,55 @@
+"""Shared fixtures: real data slices, an isolated workspace and one Prefect server per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def chicago() -> pd.DataFrame:
+    """The real Chicago ridership table, as ingested."""
+    from components.configs.forecasting import SeriesDataset
+    from components.sources import load_series_table
+
+    return load_series_table(SeriesDataset())
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty workspace with its own DVC repo and MLflow store."""
+    monkeypatch.setenv("SEQPIPE_WORKSPACE", str(tmp_path))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def mlflow_store(workspace: Path) -> str:
+    """MLflow tracking and registry pointed at the workspace's SQLite store."""
+    from components import tracking
+
+    uri = tracking.configure(workspace)
+    yield uri
+    import mlflow
+
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory):
+    """One temporary Prefect server and database for every flow test of the session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    storage = tmp_path_factory.mktemp("prefect-results")
+    os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(storage)
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
