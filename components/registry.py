@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
 import mlflow
 import numpy as np
 import pandas as pd
@@ -112,8 +110,8 @@ def champion_score(
     except MlflowException:
         return None, None
     if champion.tags.get("evaluation_key") == candidate.evaluation_key:
-        return champion.version, float(champion.tags["score"])
-    return champion.version, rescore(f"models:/{model_name}/{champion.version}")
+        return str(champion.version), float(champion.tags["score"])
+    return str(champion.version), rescore(f"models:/{model_name}/{champion.version}")
 
 
 def gate(candidate: Candidate, version: str, config: GateConfig,
@@ -134,7 +132,9 @@ def gate(candidate: Candidate, version: str, config: GateConfig,
         if champion_version is not None:
             client.set_registered_model_alias(candidate.model_name, PREVIOUS, champion_version)
         client.set_registered_model_alias(candidate.model_name, CHAMPION, version)
-        reason, promoted = "beats the baseline and the champion", True
+        reason = "beats the baseline and the champion" if best is not None else (
+            "beats the baseline; first champion")
+        promoted = True
     decision = GateDecision(candidate.model_name, version, promoted, candidate.score,
                             candidate.baseline_score, champion_version, best, reason)
     _log_decision(candidate.run_id, decision, config)
@@ -168,12 +168,13 @@ def rollback(model_name: str) -> tuple[str, str]:
     current = client.get_model_version_by_alias(model_name, CHAMPION)
     client.set_registered_model_alias(model_name, CHAMPION, previous.version)
     client.set_registered_model_alias(model_name, PREVIOUS, current.version)
-    return previous.version, current.version
+    return str(previous.version), str(current.version)
 
 
-def aliases(model_name: str) -> dict[str, Any]:
+def aliases(model_name: str) -> dict[str, str]:
     """Alias -> version of a registered model (empty when it does not exist)."""
     try:
-        return dict(MlflowClient().get_registered_model(model_name).aliases)
+        found = MlflowClient().get_registered_model(model_name).aliases
     except MlflowException:
         return {}
+    return {alias: str(version) for alias, version in found.items()}

@@ -104,9 +104,20 @@ def serve(
 
 
 @app.command()
-def ui() -> None:
-    """Print the command that opens the MLflow UI on this workspace."""
-    _print_ui_hint()
+def ui(
+    launch: Annotated[bool, typer.Option(help="Start the MLflow UI instead of printing how.")] = False,
+) -> None:
+    """Print (or run) the command that opens the MLflow UI on this workspace."""
+    from components import tracking
+    from pipelines.common import workspace_dir
+
+    if not launch:
+        _print_ui_hint()
+        return
+    command = tracking.ui_command(workspace_dir())
+    if not command.startswith("mlflow "):
+        raise typer.BadParameter(f"the tracking store is a server: {command}")
+    os.execvp("mlflow", command.split())
 
 
 def _print_ui_hint() -> None:
