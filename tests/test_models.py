@@ -123,3 +123,23 @@ def test_state_space_save_and_load_predict_the_same(chicago, tmp_path) -> None:
     loaded = load_forecaster(tmp_path / "arma")
     origins = np.arange(250, 297)
     np.testing.assert_allclose(loaded.predict(series, origins), model.predict(series, origins))
+
+
+def test_interrupted_training_resumes_from_the_last_finished_epoch(features, tmp_path) -> None:
+    import keras
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("machine went away")
+
+    run = run_of("gru").model_copy(update={"training": ONE_STEP.model_copy(
+        update={"epochs": 4, "patience": 10})})
+    targets = target_matrix(features[:, 0], HORIZON)
+    with pytest.raises(KeyboardInterrupt):
+        KerasForecaster("gru", run, WINDOW).fit(features, targets, POSITIONS,
+                                                 callbacks=[Interrupt()], backup_dir=tmp_path / "b")
+    resumed = KerasForecaster("gru", run, WINDOW).fit(features, targets, POSITIONS,
+                                                       backup_dir=tmp_path / "b")
+    assert len(resumed["loss"]) == 2  # epochs 3 and 4 only: 1 and 2 were restored
+    assert not (tmp_path / "b").exists()  # the backup is removed once training finishes

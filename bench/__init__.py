@@ -1,0 +1,1 @@
+"""Benchmarks: quality, speed and overhead targets, reported as ratios measured in one run."""

@@ -1,0 +1,170 @@
+"""Forecasting benchmark: quality vs naive, rolling SARIMA vs daily refits, orchestration overhead.
+
+Run with ``make bench`` (or ``python -m bench.forecasting --help``). Every figure is a ratio of
+two measurements taken in the same run on the same machine, so it travels between machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from components.configs.forecasting import DEFAULT_CONFIG, ForecastingConfig, load_forecasting_config
+from components.evaluation import regression_metrics
+from components.models.forecasting import StateSpaceForecaster, make_forecaster
+from components.preprocessing.series import (
+    build_features,
+    covariate_columns,
+    feature_spec,
+    split_positions,
+    target_matrix,
+)
+from components.sources import load_series_table
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def rolling_sarima(config: ForecastingConfig, refit_days: int | None) -> dict[str, float]:
+    """Rolling one-step SARIMA over the test days: filtered (no refit) vs refitted every day."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    frame = load_series_table(config.dataset)
+    series = frame[config.dataset.target_column].to_numpy("float64")[:, None]
+    positions = split_positions(frame[config.dataset.date_column], config.split)
+    origins = positions.origins("test", horizon=1)
+    order, seasonal = (1, 0, 0), (0, 1, 1, 7)
+    actual = series[origins + 1]
+
+    started = time.perf_counter()
+    model = StateSpaceForecaster(order, seasonal, horizon=1)
+    model.fit(series, None, positions)
+    rolled = model.predict(series, origins)
+    rolling_seconds = time.perf_counter() - started
+
+    refit_origins = origins if refit_days is None else origins[:refit_days]
+    started = time.perf_counter()
+    refitted = []
+    for origin in _progress(refit_origins, "daily refits"):
+        fitted = ARIMA(series[positions.start : origin + 1, 0], order=order,
+                       seasonal_order=seasonal).fit()
+        refitted.append(fitted.forecast(1)[0])
+    refit_seconds = (time.perf_counter() - started) * len(origins) / len(refit_origins)
+    count = len(refit_origins)
+    refit_mae = regression_metrics(actual[:count, 0], np.asarray(refitted))["mae"]
+    rolling_mae = regression_metrics(actual[:count, 0], rolled[:count, 0])["mae"]
+    return {
+        "test_days": float(len(origins)),
+        "refit_days_measured": float(count),
+        "rolling_seconds": rolling_seconds,
+        "refit_seconds_for_all_days": refit_seconds,
+        "speedup_rolling_vs_refit": refit_seconds / rolling_seconds,
+        "rolling_mae": rolling_mae,
+        "refit_mae": refit_mae,
+        "mae_rolling_over_refit": rolling_mae / refit_mae,
+    }
+
+
+def bare_keras(config: ForecastingConfig) -> float:
+    """Seconds to train and score the config's models in a plain script (no Prefect, no MLflow)."""
+    frame = load_series_table(config.dataset)
+    covariates = covariate_columns(frame, config.dataset)
+    positions = split_positions(frame[config.dataset.date_column], config.split)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        for run in _progress(config.select(None), "bare script"):
+            spec = feature_spec(config.dataset, covariates, "D", run)
+            features = build_features(frame, spec)
+            model = make_forecaster(run, config.window, config.dataset.seasonal_period or 7)
+            model.fit(features, target_matrix(features[:, 0], run.horizon), positions,
+                      backup_dir=Path(scratch) / run.key)
+            model.predict(features, positions.origins("test", run.horizon, config.window))
+    return time.perf_counter() - started
+
+
+def pipeline(config_path: Path, workspace: Path, profile: str) -> tuple[float, float, list[dict]]:
+    """Seconds of a first and of a cached second flow run, and the resulting leaderboard."""
+    from components.leaderboard import leaderboard_rows
+    from pipelines.forecasting import forecasting_flow
+
+    os.environ["SEQPIPE_WORKSPACE"] = str(workspace)
+    started = time.perf_counter()
+    forecasting_flow(profile=profile, config_path=str(config_path))
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    forecasting_flow(profile=profile, config_path=str(config_path))
+    cached = time.perf_counter() - started
+    rows = leaderboard_rows("forecasting", "test_mae", False, ["test_mae_vs_naive"], limit=100)
+    return first, cached, rows
+
+
+def _progress(items, label: str):
+    from rich.progress import track
+
+    return track(list(items), description=label)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="full", help="config profile (default: full)")
+    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
+    parser.add_argument("--refit-days", type=int, default=None,
+                        help="measure daily refits on the first N test days only (default: all)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=["quality", "sarima", "overhead"])
+    args = parser.parse_args()
+
+    document = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    # One model at a time in both the flow and the bare script, so the comparison is fair.
+    document["parallel_models"] = 1
+    if args.models:
+        document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
+    results: dict[str, object] = {"date": dt.datetime.now().isoformat(timespec="seconds"),
+                                  "profile": args.profile, "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as scratch:
+        config_path = Path(scratch) / "forecasting.yaml"
+        config_path.write_text(yaml.safe_dump(document, sort_keys=False))
+        config = load_forecasting_config(config_path, args.profile)
+        if "sarima" not in args.skip:
+            results["rolling_sarima"] = rolling_sarima(config, args.refit_days)
+            print(json.dumps(results["rolling_sarima"], indent=2))
+        if "quality" not in args.skip or "overhead" not in args.skip:
+            workspace = Path(scratch) / "workspace"
+            workspace.mkdir()
+            first, cached, rows = pipeline(config_path, workspace, args.profile)
+            multivariate = [row for row in rows if "-multi-h1" in row["run"]]
+            naive = next(row for row in rows if row["run"].startswith("naive_seasonal-uni-h1"))
+            best = min(multivariate, key=lambda row: row["test_mae"])
+            results["quality"] = {
+                "best_multivariate_run": best["run"],
+                "best_multivariate_test_mae": best["test_mae"],
+                "naive_test_mae": naive["test_mae"],
+                "best_multivariate_vs_naive": best["test_mae"] / naive["test_mae"],
+                "leaderboard": [{k: row[k] for k in ("run", "test_mae", "test_mae_vs_naive")}
+                                for row in rows],
+            }
+            print(json.dumps(results["quality"], indent=2))
+            if "overhead" not in args.skip:
+                bare = bare_keras(config)
+                results["overhead"] = {
+                    "pipeline_seconds": first,
+                    "bare_script_seconds": bare,
+                    "pipeline_over_bare": first / bare,
+                    "cached_rerun_seconds": cached,
+                    "cached_over_first": cached / first,
+                }
+                print(json.dumps(results["overhead"], indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"forecasting-{args.profile}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
