@@ -17,7 +17,11 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from components.configs.forecasting import DEFAULT_CONFIG, ForecastingConfig, load_forecasting_config
+from components.configs.forecasting import (
+    DEFAULT_CONFIG,
+    ForecastingConfig,
+    load_forecasting_config,
+)
 from components.evaluation import regression_metrics
 from components.models.forecasting import StateSpaceForecaster, make_forecaster
 from components.preprocessing.series import (
@@ -53,8 +57,9 @@ def rolling_sarima(config: ForecastingConfig, refit_days: int | None) -> dict[st
     started = time.perf_counter()
     refitted = []
     for origin in _progress(refit_origins, "daily refits"):
-        fitted = ARIMA(series[positions.start : origin + 1, 0], order=order,
-                       seasonal_order=seasonal).fit()
+        fitted = ARIMA(
+            series[positions.start : origin + 1, 0], order=order, seasonal_order=seasonal
+        ).fit()
         refitted.append(fitted.forecast(1)[0])
     refit_seconds = (time.perf_counter() - started) * len(origins) / len(refit_origins)
     count = len(refit_origins)
@@ -83,8 +88,12 @@ def bare_keras(config: ForecastingConfig) -> float:
             spec = feature_spec(config.dataset, covariates, "D", run)
             features = build_features(frame, spec)
             model = make_forecaster(run, config.window, config.dataset.seasonal_period or 7)
-            model.fit(features, target_matrix(features[:, 0], run.horizon), positions,
-                      backup_dir=Path(scratch) / run.key)
+            model.fit(
+                features,
+                target_matrix(features[:, 0], run.horizon),
+                positions,
+                backup_dir=Path(scratch) / run.key,
+            )
             model.predict(features, positions.origins("test", run.horizon, config.window))
     return time.perf_counter() - started
 
@@ -115,8 +124,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="full", help="config profile (default: full)")
     parser.add_argument("--models", nargs="*", help="only these models (default: all)")
-    parser.add_argument("--refit-days", type=int, default=None,
-                        help="measure daily refits on the first N test days only (default: all)")
+    parser.add_argument(
+        "--refit-days",
+        type=int,
+        default=None,
+        help="measure daily refits on the first N test days only (default: all)",
+    )
     parser.add_argument("--skip", nargs="*", default=[], choices=["quality", "sarima", "overhead"])
     args = parser.parse_args()
 
@@ -125,8 +138,11 @@ def main() -> None:
     document["parallel_models"] = 1
     if args.models:
         document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
-    results: dict[str, object] = {"date": dt.datetime.now().isoformat(timespec="seconds"),
-                                  "profile": args.profile, "cpus": os.cpu_count()}
+    results: dict[str, object] = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "profile": args.profile,
+        "cpus": os.cpu_count(),
+    }
     with tempfile.TemporaryDirectory() as scratch:
         config_path = Path(scratch) / "forecasting.yaml"
         config_path.write_text(yaml.safe_dump(document, sort_keys=False))
@@ -146,8 +162,9 @@ def main() -> None:
                 "best_multivariate_test_mae": best["test_mae"],
                 "naive_test_mae": naive["test_mae"],
                 "best_multivariate_vs_naive": best["test_mae"] / naive["test_mae"],
-                "leaderboard": [{k: row[k] for k in ("run", "test_mae", "test_mae_vs_naive")}
-                                for row in rows],
+                "leaderboard": [
+                    {k: row[k] for k in ("run", "test_mae", "test_mae_vs_naive")} for row in rows
+                ],
             }
             print(json.dumps(results["quality"], indent=2))
             if "overhead" not in args.skip:

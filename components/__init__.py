@@ -1,1 +1,1 @@
-"""Framework-agnostic building blocks of seqpipe: sources, validation, features, models, tracking."""
+"""Framework-agnostic building blocks: sources, validation, features, models, tracking."""

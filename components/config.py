@@ -1,4 +1,4 @@
-"""Typed configuration shared by every family, loaded from one YAML file per family with profiles."""
+"""Typed configuration shared by every family: one YAML file per family, with profiles."""
 
 from __future__ import annotations
 

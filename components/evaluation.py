@@ -15,25 +15,35 @@ def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, f
     return {"mae": float(np.mean(np.abs(errors))), "rmse": float(np.sqrt(np.mean(errors**2)))}
 
 
-def plot_forecast(dates: np.ndarray, actual: np.ndarray, predicted: np.ndarray,
-                  baseline: np.ndarray, title: str, path: Path) -> Path:
+def plot_forecast(
+    dates: np.ndarray,
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    baseline: np.ndarray,
+    title: str,
+    path: Path,
+) -> Path:
     """Forecast vs actual (and the naive baseline) over the test period, one step ahead."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, 1, figsize=(12, 6), sharex=True,
-                                gridspec_kw={"height_ratios": [3, 1]})
+    figure, axes = plt.subplots(
+        2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
     axes[0].plot(dates, actual, color="black", linewidth=1, label="actual")
-    axes[0].plot(dates, baseline, color="tab:gray", linewidth=0.8, alpha=0.7, label="naive seasonal")
+    axes[0].plot(
+        dates, baseline, color="tab:gray", linewidth=0.8, alpha=0.7, label="naive seasonal"
+    )
     axes[0].plot(dates, predicted, color="tab:red", linewidth=1, label="forecast")
     axes[0].set_ylabel("ridership")
     axes[0].set_title(title)
     axes[0].legend(loc="lower left")
     axes[1].plot(dates, np.abs(predicted - actual), color="tab:red", linewidth=0.8, label="model")
-    axes[1].plot(dates, np.abs(baseline - actual), color="tab:gray", linewidth=0.8, alpha=0.7,
-                 label="naive")
+    axes[1].plot(
+        dates, np.abs(baseline - actual), color="tab:gray", linewidth=0.8, alpha=0.7, label="naive"
+    )
     axes[1].set_ylabel("|error|")
     axes[1].legend(loc="upper left")
     figure.tight_layout()

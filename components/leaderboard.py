@@ -6,10 +6,12 @@ import datetime as dt
 from typing import Any
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 
-def leaderboard_rows(family: str, metric: str, greater_is_better: bool, extras: list[str],
-                     limit: int = 30) -> list[dict[str, Any]]:
+def leaderboard_rows(
+    family: str, metric: str, greater_is_better: bool, extras: list[str], limit: int = 30
+) -> list[dict[str, Any]]:
     """The family's finished model runs, best ``metric`` first, with registry aliases."""
     client = MlflowClient()
     experiment = client.get_experiment_by_name(family)
@@ -22,28 +24,43 @@ def leaderboard_rows(family: str, metric: str, greater_is_better: bool, extras: 
         order_by=[f"metrics.{metric} {order}"],
         max_results=limit,
     )
-    aliases = _aliases_by_run(client, {run.data.tags.get("seqpipe.registered_model") for run in runs})
+    aliases = _aliases_by_run(
+        client, {run.data.tags.get("seqpipe.registered_model") for run in runs}
+    )
     rows = []
     for run in (run for run in runs if metric in run.data.metrics):
         version, names = aliases.get(run.info.run_id, ("", []))
-        rows.append({
-            "run": run.info.run_name,
-            "model": run.data.tags.get("seqpipe.registered_model", ""),
-            "version": version,
-            "aliases": ", ".join(names),
-            metric: run.data.metrics.get(metric),
-            **{name: run.data.metrics.get(name) for name in extras},
-            "started": dt.datetime.fromtimestamp(run.info.start_time / 1000).strftime("%Y-%m-%d %H:%M"),
-        })
+        rows.append(
+            {
+                "run": run.info.run_name,
+                "model": run.data.tags.get("seqpipe.registered_model", ""),
+                "version": version,
+                "aliases": ", ".join(names),
+                metric: run.data.metrics.get(metric),
+                **{name: run.data.metrics.get(name) for name in extras},
+                "started": dt.datetime.fromtimestamp(run.info.start_time / 1000).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+            }
+        )
     return rows
 
 
-def _aliases_by_run(client: MlflowClient, names: set[str | None]) -> dict[str, tuple[str, list[str]]]:
+def _aliases_by_run(
+    client: MlflowClient, names: set[str | None]
+) -> dict[str, tuple[str, list[str]]]:
     found: dict[str, tuple[str, list[str]]] = {}
     for name in filter(None, names):
+        try:
+            registered = client.get_registered_model(name)
+        except MlflowException:  # the flow of these runs stopped before registering anything
+            continue
         by_version: dict[str, list[str]] = {}
-        for alias, version in client.get_registered_model(name).aliases.items():
+        for alias, version in registered.aliases.items():
             by_version.setdefault(str(version), []).append(alias)
         for version in client.search_model_versions(f"name = '{name}'"):
-            found[version.run_id] = (f"v{version.version}", sorted(by_version.get(str(version.version), [])))
+            found[version.run_id] = (
+                f"v{version.version}",
+                sorted(by_version.get(str(version.version), [])),
+            )
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+
 import mlflow
 import numpy as np
 import pandas as pd
@@ -81,8 +82,10 @@ def smoke_test(model_name: str, version: str) -> None:
         output = model.predict(example)
     except Exception as error:  # any failure here means the model cannot serve
         raise RuntimeError(f"serving smoke test of {uri} failed: {error}") from error
-    values = np.asarray(output.select_dtypes("number") if isinstance(output, pd.DataFrame) else output,
-                        dtype="float64")
+    values = np.asarray(
+        output.select_dtypes("number") if isinstance(output, pd.DataFrame) else output,
+        dtype="float64",
+    )
     if values.size == 0 or not np.isfinite(values).all():
         raise RuntimeError(f"serving smoke test of {uri} returned empty or non-finite output")
 
@@ -114,8 +117,9 @@ def champion_score(
     return str(champion.version), rescore(f"models:/{model_name}/{champion.version}")
 
 
-def gate(candidate: Candidate, version: str, config: GateConfig,
-         rescore: Callable[[str], float]) -> GateDecision:
+def gate(
+    candidate: Candidate, version: str, config: GateConfig, rescore: Callable[[str], float]
+) -> GateDecision:
     """Promote ``version`` to champion if it beats the baseline and the champion; log why."""
     client = MlflowClient()
     champion_version, best = champion_score(candidate.model_name, candidate, rescore)
@@ -132,11 +136,22 @@ def gate(candidate: Candidate, version: str, config: GateConfig,
         if champion_version is not None:
             client.set_registered_model_alias(candidate.model_name, PREVIOUS, champion_version)
         client.set_registered_model_alias(candidate.model_name, CHAMPION, version)
-        reason = "beats the baseline and the champion" if best is not None else (
-            "beats the baseline; first champion")
+        reason = (
+            "beats the baseline and the champion"
+            if best is not None
+            else ("beats the baseline; first champion")
+        )
         promoted = True
-    decision = GateDecision(candidate.model_name, version, promoted, candidate.score,
-                            candidate.baseline_score, champion_version, best, reason)
+    decision = GateDecision(
+        candidate.model_name,
+        version,
+        promoted,
+        candidate.score,
+        candidate.baseline_score,
+        champion_version,
+        best,
+        reason,
+    )
     _log_decision(candidate.run_id, decision, config)
     return decision
 
@@ -150,8 +165,12 @@ def _log_decision(run_id: str, decision: GateDecision, config: GateConfig) -> No
     client.log_metric(run_id, f"gate_baseline_{config.metric}", decision.baseline_score)
     if decision.champion_score is not None:
         client.log_metric(run_id, f"gate_champion_{config.metric}", decision.champion_score)
-    client.set_model_version_tag(decision.model_name, decision.version, "gate.decision",
-                                 f"{'promoted' if decision.promoted else 'kept'}: {decision.reason}")
+    client.set_model_version_tag(
+        decision.model_name,
+        decision.version,
+        "gate.decision",
+        f"{'promoted' if decision.promoted else 'kept'}: {decision.reason}",
+    )
 
 
 def rollback(model_name: str) -> tuple[str, str]:

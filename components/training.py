@@ -27,8 +27,11 @@ def make_optimizer(config: OptimizerConfig):
 def make_loss(name: str):
     """The Keras loss a config names."""
 
-    losses = {"huber": keras.losses.Huber, "mse": keras.losses.MeanSquaredError,
-              "mae": keras.losses.MeanAbsoluteError}
+    losses = {
+        "huber": keras.losses.Huber,
+        "mse": keras.losses.MeanSquaredError,
+        "mae": keras.losses.MeanAbsoluteError,
+    }
     if name not in losses:
         raise ValueError(f"unknown loss {name!r}; valid names: {sorted(losses)}")
     return losses[name]()

@@ -58,20 +58,28 @@ def pipeline_run(family: str, config: Any, workspace: Path) -> Iterator[RunConte
     """
     uri = tracking.configure(workspace)
     experiment_id = tracking.ensure_experiment(family, workspace)
-    tags = {"seqpipe.family": family, "seqpipe.kind": "pipeline",
-            "seqpipe.profile": config.profile, "git.commit": tracking.git_commit(PROJECT_DIR),
-            "config.digest": config_digest(config)}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{family}-pipeline",
-                          tags=tags) as parent:
+    tags = {
+        "seqpipe.family": family,
+        "seqpipe.kind": "pipeline",
+        "seqpipe.profile": config.profile,
+        "git.commit": tracking.git_commit(PROJECT_DIR),
+        "config.digest": config_digest(config),
+    }
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{family}-pipeline", tags=tags
+    ) as parent:
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
         mlflow.log_params(flatten(config.model_dump(mode="json", exclude={"models"})))
         yield RunContext(workspace, uri, experiment_id, parent.info.run_id)
 
 
 @task(name="register", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def register_candidates(candidates: list[registry.Candidate], gate_config: GateConfig,
-                        rescore: Callable[[registry.Candidate, str], float],
-                        tracking_uri: str) -> list[registry.GateDecision]:
+def register_candidates(
+    candidates: list[registry.Candidate],
+    gate_config: GateConfig,
+    rescore: Callable[[registry.Candidate, str], float],
+    tracking_uri: str,
+) -> list[registry.GateDecision]:
     """Register every candidate as challenger; gate them best first so one flow moves the
     champion at most once per registered model."""
     mlflow.set_tracking_uri(tracking_uri)
@@ -81,11 +89,16 @@ def register_candidates(candidates: list[registry.Candidate], gate_config: GateC
     versions = {c.run_id: registry.find_or_register(c) for c in ordered}
     decisions = []
     for item in sorted(candidates, key=lambda c: c.score, reverse=gate_config.greater_is_better):
-        decision = registry.gate(item, versions[item.run_id], gate_config,
-                                 lambda uri, item=item: rescore(item, uri))
-        logger.info("%s v%s: %s (%s)", decision.model_name, decision.version,
-                    "promoted to champion" if decision.promoted else "kept as challenger",
-                    decision.reason)
+        decision = registry.gate(
+            item, versions[item.run_id], gate_config, lambda uri, item=item: rescore(item, uri)
+        )
+        logger.info(
+            "%s v%s: %s (%s)",
+            decision.model_name,
+            decision.version,
+            "promoted to champion" if decision.promoted else "kept as challenger",
+            decision.reason,
+        )
         decisions.append(decision)
     return decisions
 

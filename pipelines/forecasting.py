@@ -30,12 +30,16 @@ from pipelines.common import (
 @task(name="ingest", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def ingest_task(config: ForecastingConfig, workspace: Path) -> DataVersion:
     data = stages.ingest(config, workspace)
-    get_run_logger().info("data/ at DVC hash %s (%s md5 %s)", data.dvc_hash, data.path, data.file_md5)
+    get_run_logger().info(
+        "data/ at DVC hash %s (%s md5 %s)", data.dvc_hash, data.path, data.file_md5
+    )
     return data
 
 
 @task(name="validate", cache_key_fn=by_key, persist_result=True)
-def validate_task(config: ForecastingConfig, data: DataVersion, context: RunContext, key: str) -> str:
+def validate_task(
+    config: ForecastingConfig, data: DataVersion, context: RunContext, key: str
+) -> str:
     frame = stages.read_raw(context.workspace, data, config)
     report_dir = context.workspace / ".seqpipe" / "validation" / key
     try:
@@ -48,32 +52,57 @@ def validate_task(config: ForecastingConfig, data: DataVersion, context: RunCont
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
-def prepare_task(config: ForecastingConfig, data: DataVersion, context: RunContext) -> stages.PreparedSeries:
+def prepare_task(
+    config: ForecastingConfig, data: DataVersion, context: RunContext
+) -> stages.PreparedSeries:
     return stages.prepare(stages.read_raw(context.workspace, data, config), config, data)
 
 
 @task(name="train", cache_key_fn=by_key, persist_result=True, task_run_name="train-{run.key}")
-def train_task(prepared: stages.PreparedSeries, config: ForecastingConfig, run: ResolvedRun,
-               context: RunContext, key: str) -> str:
+def train_task(
+    prepared: stages.PreparedSeries,
+    config: ForecastingConfig,
+    run: ResolvedRun,
+    context: RunContext,
+    key: str,
+) -> str:
     mlflow.set_tracking_uri(context.tracking_uri)
-    return stages.train(prepared, config, run, context.experiment_id, context.parent_run_id,
-                        backup_dir=context.backups / key, project_dir=PROJECT_DIR,
-                        callbacks=[EpochLogger(run.key, get_run_logger())])
+    return stages.train(
+        prepared,
+        config,
+        run,
+        context.experiment_id,
+        context.parent_run_id,
+        backup_dir=context.backups / key,
+        project_dir=PROJECT_DIR,
+        callbacks=[EpochLogger(run.key, get_run_logger())],
+    )
 
 
 @task(name="evaluate", cache_key_fn=by_key, persist_result=True, task_run_name="evaluate-{run.key}")
-def evaluate_task(prepared: stages.PreparedSeries, config: ForecastingConfig, run: ResolvedRun,
-                  run_id: str, context: RunContext, key: str) -> Candidate:
+def evaluate_task(
+    prepared: stages.PreparedSeries,
+    config: ForecastingConfig,
+    run: ResolvedRun,
+    run_id: str,
+    context: RunContext,
+    key: str,
+) -> Candidate:
     mlflow.set_tracking_uri(context.tracking_uri)
     metrics = stages.evaluate(prepared, config, run, run_id)
-    get_run_logger().info("%s: test_mae %.3f = %.2f x naive", run.key, metrics["test_mae"],
-                          metrics["test_mae_vs_naive"])
+    get_run_logger().info(
+        "%s: test_mae %.3f = %.2f x naive",
+        run.key,
+        metrics["test_mae"],
+        metrics["test_mae_vs_naive"],
+    )
     return stages.candidate(prepared, config, run, run_id, metrics)
 
 
 @flow(name="forecasting", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=4))
-def forecasting_flow(profile: str = "quick", models: list[str] | None = None,
-                     config_path: str | None = None) -> list[GateDecision]:
+def forecasting_flow(
+    profile: str = "quick", models: list[str] | None = None, config_path: str | None = None
+) -> list[GateDecision]:
     """Train, evaluate and register the forecasting models of one config profile."""
     config = load_forecasting_config(Path(config_path) if config_path else None, profile)
     runs = config.select(models)
@@ -93,11 +122,18 @@ def forecasting_flow(profile: str = "quick", models: list[str] | None = None,
         # Models train ``parallel_models`` at a time; each batch is evaluated as it finishes.
         for first in range(0, len(runs), config.parallel_models):
             batch = runs[first : first + config.parallel_models]
-            trained = [train_task.submit(prepared, config, run, context,
-                                         key=cache_key("train", run, *base)) for run in batch]
-            evaluated = [evaluate_task.submit(prepared, config, run, future, context,
-                                              key=cache_key("evaluate", run, *base))
-                         for run, future in zip(batch, trained, strict=True)]
+            trained = [
+                train_task.submit(
+                    prepared, config, run, context, key=cache_key("train", run, *base)
+                )
+                for run in batch
+            ]
+            evaluated = [
+                evaluate_task.submit(
+                    prepared, config, run, future, context, key=cache_key("evaluate", run, *base)
+                )
+                for run, future in zip(batch, trained, strict=True)
+            ]
             candidates += [future.result() for future in evaluated]
         horizons = {item.run_id: run.horizon for item, run in zip(candidates, runs, strict=True)}
 

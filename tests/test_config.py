@@ -37,16 +37,21 @@ def test_deep_merge_keeps_sibling_keys() -> None:
 
 
 def test_select_resolves_defaults_and_rejects_unknown_names() -> None:
-    config = ForecastingConfig(models=[ModelRun(name="lstm"), ModelRun(name="gru", horizon=14)],
-                               horizon=1, features="multivariate")
+    config = ForecastingConfig(
+        models=[ModelRun(name="lstm"), ModelRun(name="gru", horizon=14)],
+        horizon=1,
+        features="multivariate",
+    )
     runs = config.select(["gru"])
     assert [(run.name, run.horizon, run.features) for run in runs] == [("gru", 14, "multivariate")]
-    with pytest.raises(ValueError, match=r"unknown model\(s\) \['transformer'\].*\['gru', 'lstm'\]"):
+    with pytest.raises(
+        ValueError, match=r"unknown model\(s\) \['transformer'\].*\['gru', 'lstm'\]"
+    ):
         config.select(["transformer"])
 
 
 def test_file_source_needs_a_path() -> None:
-    with pytest.raises(ValidationError, match="dataset.path is required"):
+    with pytest.raises(ValidationError, match=r"dataset\.path is required"):
         ForecastingConfig.model_validate({"models": [], "dataset": {"source": "file"}})
 
 

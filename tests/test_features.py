@@ -71,7 +71,9 @@ def test_windows_pair_history_with_the_next_days(output: str) -> None:
     series = np.arange(100, dtype="float32")[:, None]
     targets = target_matrix(series[:, 0], 3)
     origins = np.arange(9, 20)
-    batches = list(window_dataset(series, targets, origins, window=10, output=output, batch_size=64))
+    batches = list(
+        window_dataset(series, targets, origins, window=10, output=output, batch_size=64)
+    )
     inputs, labels = batches[0]
     assert inputs.shape == (len(origins), 10, 1)
     last = inputs.numpy()[:, -1, 0]
@@ -87,7 +89,7 @@ def test_frequency_and_season_are_inferred() -> None:
     assert infer_seasonal_period("W-SUN", None) == 52
     assert infer_seasonal_period("D", None) == 7
     assert infer_frequency(weekly, "D") == "D"
-    with pytest.raises(ValueError, match="set dataset.frequency"):
+    with pytest.raises(ValueError, match=r"set dataset\.frequency"):
         infer_frequency(pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-09"])), None)
 
 

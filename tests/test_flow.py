@@ -21,9 +21,11 @@ TINY = {
     "split": {"train_start": "2011-01-01"},
     "architecture": {"units": 8, "layers": 1, "filters": 8},
     "training": {"epochs": 2, "patience": 1, "batch_size": 64, "max_train_batches": 8},
-    "models": [{"name": "naive_seasonal", "features": "univariate"},
-               {"name": "sarima", "features": "univariate"},
-               {"name": "gru"}],
+    "models": [
+        {"name": "naive_seasonal", "features": "univariate"},
+        {"name": "sarima", "features": "univariate"},
+        {"name": "gru"},
+    ],
     "profiles": {"quick": {}},
 }
 
@@ -36,7 +38,7 @@ def write_config(directory: Path, **overrides) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(prefect_server, tmp_path_factory):
-    """A workspace where the flow has run once; yields (workspace, config path, decisions, seconds)."""
+    """A workspace where the flow ran once: (workspace, config, decisions, seconds, patch)."""
     from pipelines.forecasting import forecasting_flow
 
     workspace = tmp_path_factory.mktemp("workspace")
@@ -56,7 +58,7 @@ def model_runs(experiment: str = "forecasting"):
 
 
 def test_flow_ends_with_a_champion_that_forecasts_from_raw_history(trained, chicago) -> None:
-    workspace, _, decisions, _, _ = trained
+    _, _, decisions, _, _ = trained
     assert any(decision.promoted for decision in decisions)
     champion = mlflow.pyfunc.load_model("models:/forecasting-chicago@champion")
     recent = chicago[chicago["date"] <= "2016-08-28"].tail(60)
@@ -118,36 +120,56 @@ def test_failed_validation_trains_nothing_and_keeps_the_champion(trained, chicag
     assert after == champion
     failed = MlflowClient().search_runs(
         [MlflowClient().get_experiment_by_name("forecasting").experiment_id],
-        "tags.`seqpipe.kind` = 'pipeline' and attributes.status = 'FAILED'")
+        "tags.`seqpipe.kind` = 'pipeline' and attributes.status = 'FAILED'",
+    )
     assert failed, "the failed pipeline run is kept for the UI"
-    artifacts = {item.path for item in MlflowClient().list_artifacts(failed[0].info.run_id, "validation")}
+    artifacts = {
+        item.path for item in MlflowClient().list_artifacts(failed[0].info.run_id, "validation")
+    }
     assert "validation/validation.json" in artifacts
 
 
 def test_users_own_weekly_series_from_a_file(prefect_server, workspace, chicago) -> None:
     from pipelines.forecasting import forecasting_flow
 
-    weekly = (chicago.set_index("date")[["ridership", "temp"]]
-              .resample("W-SUN").agg({"ridership": "sum", "temp": "mean"})
-              .iloc[1:-1].rename(columns={"ridership": "riders", "temp": "mean_temp"})
-              .rename_axis("week").reset_index())
+    weekly = (
+        chicago.set_index("date")[["ridership", "temp"]]
+        .resample("W-SUN")
+        .agg({"ridership": "sum", "temp": "mean"})
+        .iloc[1:-1]
+        .rename(columns={"ridership": "riders", "temp": "mean_temp"})
+        .rename_axis("week")
+        .reset_index()
+    )
     path = workspace / "weekly.csv"
     weekly.to_csv(path, index=False)
     config = write_config(
         workspace,
         window=8,
-        dataset={"name": "clarklake-weekly", "source": "file", "path": str(path),
-                 "date_column": "week", "target_column": "riders", "frequency": None,
-                 "seasonal_period": None, "target_max": 500.0, "start_date": None,
-                 "end_date": None},
+        dataset={
+            "name": "clarklake-weekly",
+            "source": "file",
+            "path": str(path),
+            "date_column": "week",
+            "target_column": "riders",
+            "frequency": None,
+            "seasonal_period": None,
+            "target_max": 500.0,
+            "start_date": None,
+            "end_date": None,
+        },
         split={"train_end": "2012-12-31", "validation_end": "2014-06-30", "test_end": None},
-        models=[{"name": "naive_seasonal", "features": "univariate"},
-                {"name": "arima", "features": "univariate"}, {"name": "linear"}],
+        models=[
+            {"name": "naive_seasonal", "features": "univariate"},
+            {"name": "arima", "features": "univariate"},
+            {"name": "linear"},
+        ],
     )
     forecasting_flow(profile="quick", config_path=str(config))
     runs = model_runs()
     assert {run.data.tags["seqpipe.registered_model"] for run in runs} == {
-        "forecasting-clarklake-weekly"}
+        "forecasting-clarklake-weekly"
+    }
     assert all(run.data.params["dataset.target_column"] == "riders" for run in runs)
     versions = MlflowClient().search_model_versions("name = 'forecasting-clarklake-weekly'")
     assert len(versions) == 3

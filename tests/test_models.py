@@ -17,7 +17,12 @@ from components.models.forecasting import (
     load_forecaster,
     make_forecaster,
 )
-from components.preprocessing.series import FeatureSpec, SplitPositions, build_features, target_matrix
+from components.preprocessing.series import (
+    FeatureSpec,
+    SplitPositions,
+    build_features,
+    target_matrix,
+)
 
 WINDOW, HORIZON = 8, 2
 TINY = Architecture(units=4, layers=2, filters=4, kernel_size=2, dilation_rates=[1, 2])
@@ -37,12 +42,22 @@ def features(history: pd.DataFrame) -> np.ndarray:
 
 
 def run_of(name: str, output: str = "seq2vec") -> ResolvedRun:
-    return ResolvedRun(name=name, horizon=HORIZON, features="multivariate", output=output,
-                       architecture=TINY, training=ONE_STEP)
+    return ResolvedRun(
+        name=name,
+        horizon=HORIZON,
+        features="multivariate",
+        output=output,
+        architecture=TINY,
+        training=ONE_STEP,
+    )
 
 
-KERAS_CASES = [(name, output) for name in sorted(KERAS_BUILDERS) for output in ("seq2vec", "seq2seq")
-               if not (name == "linear" and output == "seq2seq")]
+KERAS_CASES = [
+    (name, output)
+    for name in sorted(KERAS_BUILDERS)
+    for output in ("seq2vec", "seq2seq")
+    if not (name == "linear" and output == "seq2seq")
+]
 
 
 @pytest.mark.parametrize(("name", "output"), KERAS_CASES, ids=[f"{n}-{o}" for n, o in KERAS_CASES])
@@ -54,8 +69,9 @@ def test_keras_builder_fits_and_round_trips_through_mlflow(
     from components.serving import log_forecaster
 
     forecaster = KerasForecaster(name, run_of(name, output), WINDOW)
-    fitted = forecaster.fit(features, target_matrix(features[:, 0], HORIZON), POSITIONS,
-                            backup_dir=tmp_path / "backup")
+    fitted = forecaster.fit(
+        features, target_matrix(features[:, 0], HORIZON), POSITIONS, backup_dir=tmp_path / "backup"
+    )
     assert np.isfinite(fitted["loss"]).all() and np.isfinite(fitted["val_loss"]).all()
     expected_shape = (None, WINDOW, HORIZON) if output == "seq2seq" else (None, HORIZON)
     assert tuple(forecaster.model_.output_shape) == expected_shape
@@ -66,8 +82,12 @@ def test_keras_builder_fits_and_round_trips_through_mlflow(
     with mlflow.start_run():
         model_uri = log_forecaster(forecaster, SPEC, history.iloc[-WINDOW:].reset_index(drop=True))
     reloaded = mlflow.pyfunc.load_model(model_uri)
-    np.testing.assert_allclose(reloaded.unwrap_python_model().forecast_origins(history, origins),
-                               predicted, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        reloaded.unwrap_python_model().forecast_origins(history, origins),
+        predicted,
+        rtol=1e-5,
+        atol=1e-5,
+    )
     served = reloaded.predict(history.iloc[-WINDOW:])
     latest = forecaster.predict(features, np.array([len(history) - 1]))[0]
     np.testing.assert_allclose(served["forecast"], latest, rtol=1e-5, atol=1e-5)
@@ -77,7 +97,8 @@ def test_keras_builder_fits_and_round_trips_through_mlflow(
 def test_linear_refuses_seq2seq() -> None:
     with pytest.raises(ValueError, match="use output seq2vec"):
         KerasForecaster("linear", run_of("linear", "seq2seq"), WINDOW).build(
-            np.ones((200, 3), "float32"), POSITIONS)
+            np.ones((200, 3), "float32"), POSITIONS
+        )
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -104,14 +125,18 @@ def test_sarima_rolling_forecast_matches_daily_forecasts_without_refit(chicago) 
     one_step.fit(series, None, positions)
     origins = positions.origins("test", 1)
     rolled = one_step.predict(series, origins)
-    daily = [one_step.results_.apply(series[: origin + 1, 0].astype("float64")).forecast(1)[0]
-             for origin in origins]
+    daily = [
+        one_step.results_.apply(series[: origin + 1, 0].astype("float64")).forecast(1)[0]
+        for origin in origins
+    ]
     np.testing.assert_allclose(rolled[:, 0], daily, rtol=1e-6)
 
     multi = StateSpaceForecaster((1, 0, 0), (0, 1, 1, 7), horizon=3, results=one_step.results_)
     rolled = multi.predict(series, origins[:-2])
-    daily = [one_step.results_.apply(series[: origin + 1, 0].astype("float64")).forecast(3)
-             for origin in origins[:-2]]
+    daily = [
+        one_step.results_.apply(series[: origin + 1, 0].astype("float64")).forecast(3)
+        for origin in origins[:-2]
+    ]
     np.testing.assert_allclose(rolled, np.stack(daily), rtol=1e-6)
 
 
@@ -133,13 +158,16 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(features, tmp
             if epoch == 1:
                 raise KeyboardInterrupt("machine went away")
 
-    run = run_of("gru").model_copy(update={"training": ONE_STEP.model_copy(
-        update={"epochs": 4, "patience": 10})})
+    run = run_of("gru").model_copy(
+        update={"training": ONE_STEP.model_copy(update={"epochs": 4, "patience": 10})}
+    )
     targets = target_matrix(features[:, 0], HORIZON)
     with pytest.raises(KeyboardInterrupt):
-        KerasForecaster("gru", run, WINDOW).fit(features, targets, POSITIONS,
-                                                 callbacks=[Interrupt()], backup_dir=tmp_path / "b")
-    resumed = KerasForecaster("gru", run, WINDOW).fit(features, targets, POSITIONS,
-                                                       backup_dir=tmp_path / "b")
+        KerasForecaster("gru", run, WINDOW).fit(
+            features, targets, POSITIONS, callbacks=[Interrupt()], backup_dir=tmp_path / "b"
+        )
+    resumed = KerasForecaster("gru", run, WINDOW).fit(
+        features, targets, POSITIONS, backup_dir=tmp_path / "b"
+    )
     assert len(resumed["loss"]) == 2  # epochs 3 and 4 only: 1 and 2 were restored
     assert not (tmp_path / "b").exists()  # the backup is removed once training finishes

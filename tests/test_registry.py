@@ -17,13 +17,16 @@ NAME = "forecasting-test"
 SPEC = FeatureSpec("date", "y", (), 1, "D", False)
 
 
-def logged_candidate(score: float, baseline: float = 2.0, key: str = "same-data") -> registry.Candidate:
+def logged_candidate(
+    score: float, baseline: float = 2.0, key: str = "same-data"
+) -> registry.Candidate:
     import mlflow
 
     from components.serving import log_forecaster
 
-    example = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=14),
-                            "y": np.arange(14, dtype="float64")})
+    example = pd.DataFrame(
+        {"date": pd.date_range("2020-01-01", periods=14), "y": np.arange(14, dtype="float64")}
+    )
     with mlflow.start_run() as run:
         uri = log_forecaster(NaiveSeasonal(7, 1), SPEC, example)
     return registry.Candidate(run.info.run_id, uri, NAME, score, baseline, key)
@@ -42,8 +45,11 @@ def test_champion_moves_only_for_a_better_model(mlflow_store: str) -> None:
     assert registry.aliases(NAME) == {"champion": first.version, "challenger": worse.version}
     better = submit(logged_candidate(1.2))
     assert better.promoted and better.champion_score == pytest.approx(1.5)
-    assert registry.aliases(NAME) == {"champion": better.version, "challenger": better.version,
-                                      "previous-champion": first.version}
+    assert registry.aliases(NAME) == {
+        "champion": better.version,
+        "challenger": better.version,
+        "previous-champion": first.version,
+    }
     run = MlflowClient().get_run(better_run_id(better))
     assert run.data.tags["gate.decision"] == "promoted"
     assert run.data.metrics["gate_champion_test_mae"] == pytest.approx(1.5)

@@ -29,11 +29,13 @@ def client(mlflow_store: str):
 
 
 def history(rows: int) -> pd.DataFrame:
-    return pd.DataFrame({
-        "date": pd.date_range("2016-08-01", periods=rows).strftime("%Y-%m-%d"),
-        "ridership": np.linspace(10, 20, rows),
-        "temp": np.linspace(60, 70, rows),
-    })
+    return pd.DataFrame(
+        {
+            "date": pd.date_range("2016-08-01", periods=rows).strftime("%Y-%m-%d"),
+            "ridership": np.linspace(10, 20, rows),
+            "temp": np.linspace(60, 70, rows),
+        }
+    )
 
 
 def invoke(client, frame: pd.DataFrame):
@@ -53,7 +55,9 @@ def test_good_request_returns_forecasts_in_riders(client) -> None:
 BAD = {
     "missing column": lambda frame: frame.drop(columns=["temp"]),
     "too short": lambda frame: frame.iloc[:3],
-    "text value": lambda frame: frame.assign(ridership=frame["ridership"].astype(str).str.cat(["k"] * len(frame))),
+    "text value": lambda frame: frame.assign(
+        ridership=frame["ridership"].astype(str).str.cat(["k"] * len(frame))
+    ),
     "gap in dates": lambda frame: frame.drop(index=5),
     "missing value": lambda frame: frame.assign(temp=frame["temp"].where(frame.index != 4)),
 }
@@ -67,6 +71,7 @@ def test_bad_request_gets_4xx_and_server_keeps_serving(client, case: str) -> Non
 
 
 def test_malformed_json_is_a_4xx(client) -> None:
-    response = client.post("/invocations", content=b"{not json",
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        "/invocations", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert 400 <= response.status_code < 500

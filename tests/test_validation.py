@@ -65,18 +65,31 @@ def with_short_range(frame):
 
 CASES: list[tuple[Callable, str, str]] = [
     (with_nan, "expect_column_values_to_not_be_null on column 'ridership'", "[nan] at rows [10]"),
-    (with_negative, "expect_column_values_to_be_between on column 'ridership'", "[-4.5] at rows [20]"),
-    (with_duplicated_date, "expect_column_values_to_be_unique on column 'date'", "['2001-02-21', '2001-02-21'] at rows [30, 31]"),
+    (
+        with_negative,
+        "expect_column_values_to_be_between on column 'ridership'",
+        "[-4.5] at rows [20]",
+    ),
+    (
+        with_duplicated_date,
+        "expect_column_values_to_be_unique on column 'date'",
+        "['2001-02-21', '2001-02-21'] at rows [30, 31]",
+    ),
     (with_missing_day, "periods_since_previous_date'", "[2.0] at rows [40]"),
-    (with_wrong_dtype, "expect_column_values_to_be_in_type_list on column 'temp'", "observed 'str'"),
+    (
+        with_wrong_dtype,
+        "expect_column_values_to_be_in_type_list on column 'temp'",
+        "observed 'str'",
+    ),
     (with_text_target, "expect_column_values_to_be_in_type_list on column 'ridership'", "'str'"),
     (empty, "expect_table_row_count_to_be_between", "observed 0"),
     (with_short_range, "expect_column_max_to_be_between on column 'date'", "2009-12-31"),
 ]
 
 
-@pytest.mark.parametrize(("corrupt", "expectation", "evidence"), CASES,
-                         ids=[case[0].__name__ for case in CASES])
+@pytest.mark.parametrize(
+    ("corrupt", "expectation", "evidence"), CASES, ids=[case[0].__name__ for case in CASES]
+)
 def test_corrupted_copies_fail_with_named_expectation_and_values(
     chicago: pd.DataFrame, corrupt: Callable, expectation: str, evidence: str
 ) -> None:

@@ -62,7 +62,7 @@ class Architecture(StrictModel):
     layers: int = Field(2, ge=1)  # stacked recurrent layers (deep models)
     filters: int = Field(32, ge=1)  # Conv1D filters (conv_gru, wavenet)
     kernel_size: int = Field(4, ge=1)  # Conv1D kernel (conv_gru)
-    dilation_rates: list[int] = [1, 2, 4, 8, 1, 2, 4, 8]  # wavenet: two blocks of 1,2,4,8
+    dilation_rates: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)  # wavenet: two blocks of 1,2,4,8
     dropout: float = Field(0.0, ge=0, lt=1)
     order: tuple[int, int, int] | None = None  # statsmodels (p, d, q); None: the model's default
     seasonal_order: tuple[int, int, int, int] | None = None  # (P, D, Q, s)
@@ -131,7 +131,11 @@ class ResolvedRun(StrictModel):
     @property
     def key(self) -> str:
         """A readable unique name, used as the MLflow run name."""
-        parts = [self.name, {"univariate": "uni", "multivariate": "multi"}[self.features], f"h{self.horizon}"]
+        parts = [
+            self.name,
+            {"univariate": "uni", "multivariate": "multi"}[self.features],
+            f"h{self.horizon}",
+        ]
         if self.output == "seq2seq":
             parts.append("seq2seq")
         if self.training.optimizer.name != "adam":

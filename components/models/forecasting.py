@@ -103,24 +103,28 @@ def build_linear(config: Architecture, spec: ForecastSpec) -> keras.Model:
 
 def build_simple_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
     """A single SimpleRNN layer."""
-    return _assemble(spec, _recurrent_stack(lambda **kw: layers.SimpleRNN(config.units, **kw), 1, spec), "simple_rnn")
+    return _assemble(
+        spec,
+        _recurrent_stack(lambda **kw: layers.SimpleRNN(config.units, **kw), 1, spec),
+        "simple_rnn",
+    )
 
 
 def build_deep_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
     """Stacked SimpleRNN layers."""
-    make = lambda **kw: layers.SimpleRNN(config.units, dropout=config.dropout, **kw)  # noqa: E731
+    make = lambda **kw: layers.SimpleRNN(config.units, dropout=config.dropout, **kw)
     return _assemble(spec, _recurrent_stack(make, config.layers, spec), "deep_rnn")
 
 
 def build_lstm(config: Architecture, spec: ForecastSpec) -> keras.Model:
     """Stacked LSTM layers."""
-    make = lambda **kw: layers.LSTM(config.units, dropout=config.dropout, **kw)  # noqa: E731
+    make = lambda **kw: layers.LSTM(config.units, dropout=config.dropout, **kw)
     return _assemble(spec, _recurrent_stack(make, config.layers, spec), "lstm")
 
 
 def build_gru(config: Architecture, spec: ForecastSpec) -> keras.Model:
     """Stacked GRU layers."""
-    make = lambda **kw: layers.GRU(config.units, dropout=config.dropout, **kw)  # noqa: E731
+    make = lambda **kw: layers.GRU(config.units, dropout=config.dropout, **kw)
     return _assemble(spec, _recurrent_stack(make, config.layers, spec), "gru")
 
 
@@ -152,7 +156,7 @@ def build_wavenet(config: Architecture, spec: ForecastSpec) -> keras.Model:
 
 def build_ln_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
     """Stacked RNNs over a layer-normalized SimpleRNN cell."""
-    make = lambda **kw: layers.RNN(LNSimpleRNNCell(config.units), **kw)  # noqa: E731
+    make = lambda **kw: layers.RNN(LNSimpleRNNCell(config.units), **kw)
     return _assemble(spec, _recurrent_stack(make, config.layers, spec), "ln_rnn")
 
 
@@ -184,8 +188,14 @@ class Forecaster(Protocol):
     horizon: int
     min_history: int  # rows of history needed to forecast
 
-    def fit(self, features: np.ndarray, targets: np.ndarray, positions: SplitPositions,
-            callbacks: list[Any] | None = None, backup_dir: Path | None = None) -> dict[str, list[float]]: ...
+    def fit(
+        self,
+        features: np.ndarray,
+        targets: np.ndarray,
+        positions: SplitPositions,
+        callbacks: list[Any] | None = None,
+        backup_dir: Path | None = None,
+    ) -> dict[str, list[float]]: ...
 
     def predict(self, features: np.ndarray, origins: np.ndarray) -> np.ndarray: ...
 
@@ -212,7 +222,9 @@ class NaiveSeasonal:
         return target[origins[:, None] + steps[None, :] - lags[None, :]]
 
     def save(self, directory: Path) -> None:
-        _write_manifest(directory, {"kind": self.kind, "period": self.period, "horizon": self.horizon})
+        _write_manifest(
+            directory, {"kind": self.kind, "period": self.period, "horizon": self.horizon}
+        )
 
     @classmethod
     def load(cls, directory: Path, manifest: dict[str, Any]) -> NaiveSeasonal:
@@ -228,8 +240,13 @@ class StateSpaceForecaster:
 
     kind = "state_space"
 
-    def __init__(self, order: tuple[int, int, int], seasonal_order: tuple[int, int, int, int],
-                 horizon: int, results: Any = None) -> None:
+    def __init__(
+        self,
+        order: tuple[int, int, int],
+        seasonal_order: tuple[int, int, int, int],
+        horizon: int,
+        results: Any = None,
+    ) -> None:
         self.order = tuple(order)
         self.seasonal_order = tuple(seasonal_order)
         self.horizon = horizon
@@ -263,8 +280,15 @@ class StateSpaceForecaster:
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.results_.save(str(directory / "results.pickle"))
-        _write_manifest(directory, {"kind": self.kind, "order": self.order,
-                                    "seasonal_order": self.seasonal_order, "horizon": self.horizon})
+        _write_manifest(
+            directory,
+            {
+                "kind": self.kind,
+                "order": self.order,
+                "seasonal_order": self.seasonal_order,
+                "horizon": self.horizon,
+            },
+        )
 
     @classmethod
     def load(cls, directory: Path, manifest: dict[str, Any]) -> StateSpaceForecaster:
@@ -279,8 +303,14 @@ class KerasForecaster:
 
     kind = "keras"
 
-    def __init__(self, name: str, run: ResolvedRun, window: int, model: keras.Model | None = None,
-                 output: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        run: ResolvedRun,
+        window: int,
+        model: keras.Model | None = None,
+        output: str | None = None,
+    ) -> None:
         if name not in KERAS_BUILDERS:
             raise ValueError(f"unknown Keras model {name!r}; valid names: {sorted(KERAS_BUILDERS)}")
         self.name = name
@@ -310,18 +340,33 @@ class KerasForecaster:
         training = self.run.training
         seed_everything(training.seed)
         self.model_ = self.build(features, positions)
-        self.model_.compile(optimizer=make_optimizer(training.optimizer),
-                            loss=make_loss(training.loss), metrics=["mae"])
+        self.model_.compile(
+            optimizer=make_optimizer(training.optimizer),
+            loss=make_loss(training.loss),
+            metrics=["mae"],
+        )
         datasets = {
             part: window_dataset(
-                features, targets, positions.origins(part, self.horizon, self.window),
-                self.window, self.output, training.batch_size,
-                shuffle=part == "train", seed=training.seed,
+                features,
+                targets,
+                positions.origins(part, self.horizon, self.window),
+                self.window,
+                self.output,
+                training.batch_size,
+                shuffle=part == "train",
+                seed=training.seed,
             )
             for part in ("train", "validation")
         }
-        return fit_model(self.model_, datasets["train"], datasets["validation"], training,
-                         backup_dir=backup_dir, callbacks=callbacks, verbose=0)
+        return fit_model(
+            self.model_,
+            datasets["train"],
+            datasets["validation"],
+            training,
+            backup_dir=backup_dir,
+            callbacks=callbacks,
+            verbose=0,
+        )
 
     def predict(self, features: np.ndarray, origins: np.ndarray) -> np.ndarray:
         windows = np.lib.stride_tricks.sliding_window_view(features, self.window, axis=0)
@@ -332,8 +377,16 @@ class KerasForecaster:
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.model_.save(directory / "model.keras")
-        _write_manifest(directory, {"kind": self.kind, "name": self.name, "window": self.window,
-                                    "output": self.output, "run": self.run.model_dump(mode="json")})
+        _write_manifest(
+            directory,
+            {
+                "kind": self.kind,
+                "name": self.name,
+                "window": self.window,
+                "output": self.output,
+                "run": self.run.model_dump(mode="json"),
+            },
+        )
 
     @classmethod
     def load(cls, directory: Path, manifest: dict[str, Any]) -> KerasForecaster:
@@ -371,8 +424,10 @@ def _state_space(run: ResolvedRun, window: int, seasonal_period: int) -> StateSp
 FORECASTERS: dict[str, Callable[[ResolvedRun, int, int], Forecaster]] = {
     "naive_seasonal": lambda run, window, period: NaiveSeasonal(period, run.horizon),
     **{name: _state_space for name in STATISTICAL_ORDERS},
-    **{name: lambda run, window, period: KerasForecaster(run.name, run, window)
-       for name in KERAS_BUILDERS},
+    **{
+        name: lambda run, window, period: KerasForecaster(run.name, run, window)
+        for name in KERAS_BUILDERS
+    },
 }
 
 

@@ -16,14 +16,14 @@ Part = Literal["train", "validation", "test"]
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """How raw history becomes model features; stored with every model so serving matches training."""
+    """How raw history becomes model features; saved with each model so serving matches training."""
 
     date_column: str
     target_column: str
     covariates: tuple[str, ...]  # raw columns used as inputs besides the target
     horizon: int
     frequency: str
-    calendar: bool  # add next-period day of week and holiday flags for each step ahead
+    calendar: bool  # add next-period day of week, time of year and holiday flags per step ahead
     holidays_country: str | None = None
     holidays_subdivision: str | None = None
 
@@ -33,6 +33,7 @@ class FeatureSpec:
         calendar = []
         if self.calendar:
             calendar = [f"next_weekday_{day}" for day in range(7)]
+            calendar += ["next_year_phase_sin", "next_year_phase_cos"]
             if self.holidays_country:
                 calendar += [f"holiday_in_{step}" for step in range(1, self.horizon + 1)]
         return [self.target_column, *self.covariates, *calendar]
@@ -103,8 +104,11 @@ def build_features(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     Calendar columns describe the periods *after* each row (known in advance), so the last
     row of a window tells the model what the days it forecasts are.
     """
-    missing = [name for name in [spec.date_column, *spec.columns[: 1 + len(spec.covariates)]]
-               if name not in frame]
+    missing = [
+        name
+        for name in [spec.date_column, *spec.columns[: 1 + len(spec.covariates)]]
+        if name not in frame
+    ]
     if missing:
         raise ValueError(f"history is missing column(s) {missing}")
     dates = pd.DatetimeIndex(pd.to_datetime(frame[spec.date_column]))
@@ -113,6 +117,9 @@ def build_features(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
         offset = pd.tseries.frequencies.to_offset(spec.frequency)
         next_dates = dates + offset
         parts.append(np.eye(7, dtype="float32")[next_dates.day_of_week])
+        # Position in the year as a circle: the holiday season and summer without a cliff at Jan 1.
+        phase = 2 * np.pi * (next_dates.day_of_year.to_numpy() - 1) / 365.25
+        parts.append(np.stack([np.sin(phase), np.cos(phase)], axis=1).astype("float32"))
         if spec.holidays_country:
             parts.append(_holiday_flags(dates, offset, spec))
     return np.concatenate(parts, axis=1)
@@ -126,7 +133,10 @@ def _holiday_flags(dates: pd.DatetimeIndex, offset: pd.DateOffset, spec: Feature
         spec.holidays_country, subdiv=spec.holidays_subdivision, years=years
     )
     holiday_days = pd.DatetimeIndex(sorted(calendar.keys()))
-    flags = [(dates + step * offset).normalize().isin(holiday_days) for step in range(1, spec.horizon + 1)]
+    flags = [
+        (dates + step * offset).normalize().isin(holiday_days)
+        for step in range(1, spec.horizon + 1)
+    ]
     return np.stack(flags, axis=1).astype("float32")
 
 
@@ -167,11 +177,15 @@ class SplitPositions:
 def split_positions(dates: pd.Series, split: SplitConfig) -> SplitPositions:
     """Positions of the configured split dates in a sorted date column."""
     index = pd.DatetimeIndex(pd.to_datetime(dates))
-    start = 0 if split.train_start is None else int(index.searchsorted(pd.Timestamp(split.train_start)))
+    start = (
+        0 if split.train_start is None else int(index.searchsorted(pd.Timestamp(split.train_start)))
+    )
     train_end = int(index.searchsorted(pd.Timestamp(split.train_end), side="right"))
     validation_end = int(index.searchsorted(pd.Timestamp(split.validation_end), side="right"))
-    test_end = len(index) if split.test_end is None else int(
-        index.searchsorted(pd.Timestamp(split.test_end), side="right")
+    test_end = (
+        len(index)
+        if split.test_end is None
+        else int(index.searchsorted(pd.Timestamp(split.test_end), side="right"))
     )
     positions = SplitPositions(start, train_end, validation_end, test_end)
     if not start < train_end < validation_end < test_end:

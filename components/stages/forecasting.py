@@ -102,8 +102,9 @@ def prepare(frame: pd.DataFrame, config: ForecastingConfig, data: DataVersion) -
     )
 
 
-def run_tags(config: ForecastingConfig, run: ResolvedRun, prepared: PreparedSeries,
-             project_dir: Path) -> dict[str, str]:
+def run_tags(
+    config: ForecastingConfig, run: ResolvedRun, prepared: PreparedSeries, project_dir: Path
+) -> dict[str, str]:
     """Tags every model run carries: what data, code and config produced it."""
     return {
         "seqpipe.family": FAMILY,
@@ -119,9 +120,16 @@ def run_tags(config: ForecastingConfig, run: ResolvedRun, prepared: PreparedSeri
     }
 
 
-def train(prepared: PreparedSeries, config: ForecastingConfig, run: ResolvedRun,
-          experiment_id: str, parent_run_id: str | None, backup_dir: Path, project_dir: Path,
-          callbacks: list | None = None) -> str:
+def train(
+    prepared: PreparedSeries,
+    config: ForecastingConfig,
+    run: ResolvedRun,
+    experiment_id: str,
+    parent_run_id: str | None,
+    backup_dir: Path,
+    project_dir: Path,
+    callbacks: list | None = None,
+) -> str:
     """Fit one model, log config, data version and learning curves, and log it as a pyfunc.
 
     Returns the MLflow run id.
@@ -138,19 +146,37 @@ def train(prepared: PreparedSeries, config: ForecastingConfig, run: ResolvedRun,
         family_config.update(run.model_dump(mode="json"))
         mlflow.log_params(flatten(family_config))
         mlflow.log_dict(family_config, "config.json")
-        mlflow.log_params({"n_features": features.shape[1], "n_train_rows":
-                           prepared.positions.train_end - prepared.positions.start})
-        history = forecaster.fit(features, targets, prepared.positions,
-                                 callbacks=[mlflow.tensorflow.MlflowCallback(), *(callbacks or [])],
-                                 backup_dir=backup_dir)
+        mlflow.log_params(
+            {
+                "n_features": features.shape[1],
+                "n_train_rows": prepared.positions.train_end - prepared.positions.start,
+            }
+        )
+        history = forecaster.fit(
+            features,
+            targets,
+            prepared.positions,
+            callbacks=[mlflow.tensorflow.MlflowCallback(), *(callbacks or [])],
+            backup_dir=backup_dir,
+        )
         if history:
             with tempfile.TemporaryDirectory() as scratch:
-                mlflow.log_artifact(str(plot_learning_curves(
-                    history, f"{run.key}: learning curves", Path(scratch) / "learning_curves.png")))
+                mlflow.log_artifact(
+                    str(
+                        plot_learning_curves(
+                            history,
+                            f"{run.key}: learning curves",
+                            Path(scratch) / "learning_curves.png",
+                        )
+                    )
+                )
         rows = max(forecaster.min_history, config.window)
         end = prepared.positions.test_end
-        example = prepared.frame[[spec.date_column, spec.target_column, *spec.covariates]].iloc[
-            end - rows : end].reset_index(drop=True)
+        example = (
+            prepared.frame[[spec.date_column, spec.target_column, *spec.covariates]]
+            .iloc[end - rows : end]
+            .reset_index(drop=True)
+        )
         mlflow.set_tag(MODEL_URI_TAG, log_forecaster(forecaster, spec, example))
         return active.info.run_id
 
@@ -160,8 +186,9 @@ def scored_origins(prepared: PreparedSeries, horizon: int, window: int) -> np.nd
     return prepared.positions.origins("test", horizon, window)
 
 
-def evaluate(prepared: PreparedSeries, config: ForecastingConfig, run: ResolvedRun,
-             run_id: str) -> dict[str, float]:
+def evaluate(
+    prepared: PreparedSeries, config: ForecastingConfig, run: ResolvedRun, run_id: str
+) -> dict[str, float]:
     """Score the logged model on the test split against the naive seasonal baseline.
 
     The model is loaded back from MLflow, so the numbers describe what will be registered.
@@ -188,13 +215,27 @@ def evaluate(prepared: PreparedSeries, config: ForecastingConfig, run: ResolvedR
     dates = prepared.frame[config.dataset.date_column].to_numpy()[origins + 1]
     with mlflow.start_run(run_id=run_id), tempfile.TemporaryDirectory() as scratch:
         mlflow.log_metrics(metrics)
-        mlflow.log_dict({"origins": [int(o) for o in origins[[0, -1]]],
-                         "first_day": str(dates[0])[:10], "last_day": str(dates[-1])[:10]},
-                        "evaluation/test_span.json")
-        mlflow.log_artifact(str(plot_forecast(
-            dates, actual[:, 0], predicted[:, 0], naive[:, 0],
-            f"{run.key}: test MAE {scores['mae']:.3f} ({metrics['test_mae_vs_naive']:.2f} x naive)",
-            Path(scratch) / "forecast_vs_actual.png")))
+        mlflow.log_dict(
+            {
+                "origins": [int(o) for o in origins[[0, -1]]],
+                "first_day": str(dates[0])[:10],
+                "last_day": str(dates[-1])[:10],
+            },
+            "evaluation/test_span.json",
+        )
+        mlflow.log_artifact(
+            str(
+                plot_forecast(
+                    dates,
+                    actual[:, 0],
+                    predicted[:, 0],
+                    naive[:, 0],
+                    f"{run.key}: test MAE {scores['mae']:.3f} "
+                    f"({metrics['test_mae_vs_naive']:.2f} x naive)",
+                    Path(scratch) / "forecast_vs_actual.png",
+                )
+            )
+        )
     return metrics
 
 
@@ -206,20 +247,37 @@ def logged_model_uri(run_id: str) -> str:
 def evaluation_key(prepared: PreparedSeries, config: ForecastingConfig, horizon: int) -> str:
     """Identifies the test days and data a score was computed on."""
     span = scored_origins(prepared, horizon, config.window)
-    return json.dumps({"data": prepared.data.file_md5, "horizon": horizon,
-                       "origins": [int(span[0]), int(span[-1])]}, sort_keys=True)
+    return json.dumps(
+        {
+            "data": prepared.data.file_md5,
+            "horizon": horizon,
+            "origins": [int(span[0]), int(span[-1])],
+        },
+        sort_keys=True,
+    )
 
 
-def candidate(prepared: PreparedSeries, config: ForecastingConfig, run: ResolvedRun, run_id: str,
-              metrics: dict[str, float]) -> Candidate:
+def candidate(
+    prepared: PreparedSeries,
+    config: ForecastingConfig,
+    run: ResolvedRun,
+    run_id: str,
+    metrics: dict[str, float],
+) -> Candidate:
     """The registry candidate of an evaluated run."""
-    return Candidate(run_id=run_id, model_uri=logged_model_uri(run_id),
-                     model_name=model_name(config, run.horizon),
-                     score=metrics[config.gate.metric], baseline_score=metrics["test_mae_naive"],
-                     evaluation_key=evaluation_key(prepared, config, run.horizon))
+    return Candidate(
+        run_id=run_id,
+        model_uri=logged_model_uri(run_id),
+        model_name=model_name(config, run.horizon),
+        score=metrics[config.gate.metric],
+        baseline_score=metrics["test_mae_naive"],
+        evaluation_key=evaluation_key(prepared, config, run.horizon),
+    )
 
 
-def rescore(prepared: PreparedSeries, config: ForecastingConfig, horizon: int, model_uri: str) -> float:
+def rescore(
+    prepared: PreparedSeries, config: ForecastingConfig, horizon: int, model_uri: str
+) -> float:
     """A registered model's test MAE on this data (for a champion trained on other data)."""
     model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
     origins = scored_origins(prepared, horizon, config.window)
