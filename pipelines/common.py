@@ -33,6 +33,9 @@ class RunContext:
     tracking_uri: str
     experiment_id: str
     parent_run_id: str
+    # Identifies this very store: a recreated mlruns/ at the same URI gets a new one, so cached
+    # results never point at runs that no longer exist.
+    store: str = ""
 
     @property
     def backups(self) -> Path:
@@ -70,7 +73,9 @@ def pipeline_run(family: str, config: Any, workspace: Path) -> Iterator[RunConte
     ) as parent:
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
         mlflow.log_params(flatten(config.model_dump(mode="json", exclude={"models"})))
-        yield RunContext(workspace, uri, experiment_id, parent.info.run_id)
+        created = mlflow.MlflowClient().get_experiment(experiment_id).creation_time
+        store = f"{uri}#{experiment_id}@{created}"
+        yield RunContext(workspace, uri, experiment_id, parent.info.run_id, store)
 
 
 @task(name="register", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)

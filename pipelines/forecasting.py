@@ -110,14 +110,14 @@ def forecasting_flow(
     logger = get_run_logger()
     with pipeline_run(stages.FAMILY, config, workspace) as context:
         data = ingest_task(config, workspace)
-        data_key = cache_key("validate", data.file_md5, config.dataset, context.tracking_uri)
+        data_key = cache_key("validate", data.file_md5, config.dataset, context.store)
         try:
             validate_task(config, data, context, key=data_key)
         except DataValidationError:
             logger.error("validation failed: no model is trained and no alias moves")
             raise
         prepared = prepare_task(config, data, context)
-        base = (data.file_md5, context.tracking_uri, config.window, config.split, config.dataset)
+        base = (data.file_md5, context.store, config.window, config.split, config.dataset)
         candidates: list[Candidate] = []
         # Models train ``parallel_models`` at a time; each batch is evaluated as it finishes.
         for first in range(0, len(runs), config.parallel_models):
