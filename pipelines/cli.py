@@ -15,15 +15,28 @@ app = typer.Typer(help="Production pipelines for sequence and generative deep-le
                   no_args_is_help=True, add_completion=False)
 console = Console(width=max(Console().width, 120))
 
-FAMILIES = ["forecasting"]
+FAMILIES = ["forecasting", "textclf"]
 TEXT_COLUMNS = {"run", "version", "aliases", "started"}
-LEADERBOARD_METRICS = {"forecasting": ("test_mae", False, ["test_mae_vs_naive", "test_rmse"])}
+LEADERBOARD_METRICS = {
+    "forecasting": ("test_mae", False, ["test_mae_vs_naive", "test_rmse"]),
+    "textclf": ("test_macro_f1", True, ["test_accuracy", "test_macro_f1_baseline"]),
+}
+# Families whose tasks are scored on different data: one leaderboard table per registered model.
+PER_MODEL_LEADERBOARDS = {"textclf"}
+FAMILIES_WITH_TASKS = {"textclf"}  # their flows take ``task`` (default: every task of the config)
 
 
 def _flows():
     from pipelines.forecasting import forecasting_flow
+    from pipelines.textclf import textclf_flow
 
-    return {"forecasting": forecasting_flow}
+    return {"forecasting": forecasting_flow, "textclf": textclf_flow}
+
+
+def _optimizer_studies():
+    from pipelines.textclf import optimizer_study_flow
+
+    return {"textclf": optimizer_study_flow}
 
 
 def _quiet_libraries() -> None:
@@ -39,19 +52,24 @@ def run(
     profile: Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")] = "quick",
     config: Annotated[Path | None, typer.Option(help="A family config YAML instead of the default.",
                                                 exists=True, dir_okay=False)] = None,
+    task: Annotated[str | None, typer.Option(
+        help=f"Only this task of the config (families {sorted(FAMILIES_WITH_TASKS)}); "
+             "default: every task.")] = None,
 ) -> None:
     """Run a family's pipeline: ingest, validate, prepare, train, evaluate, register."""
     if family != "all" and family not in FAMILIES:
         raise typer.BadParameter(f"unknown family {family!r}; valid: {FAMILIES + ['all']}")
-    if family == "all" and (model or config):
-        raise typer.BadParameter("--model and --config apply to a single family, not 'all'")
+    if family == "all" and (model or config or task):
+        raise typer.BadParameter("--model, --config and --task apply to a single family, not 'all'")
+    if task and family not in FAMILIES_WITH_TASKS:
+        raise typer.BadParameter(f"--task applies to {sorted(FAMILIES_WITH_TASKS)}, not {family!r}")
     _quiet_libraries()
     flows = _flows()
     started = time.perf_counter()
     for name in FAMILIES if family == "all" else [family]:
         console.rule(f"[bold]{name}[/bold] ({profile} profile)")
         flows[name](profile=profile, models=model or None,
-                    config_path=str(config) if config else None)
+                    config_path=str(config) if config else None, **({"task": task} if task else {}))
         _print_leaderboard(name)
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
     _print_ui_hint()
@@ -66,6 +84,32 @@ def leaderboard(
     if family not in FAMILIES:
         raise typer.BadParameter(f"unknown family {family!r}; valid: {FAMILIES}")
     _print_leaderboard(family, limit)
+
+
+@app.command()
+def optimizers(
+    family: Annotated[str, typer.Argument(help="A family with an optimizer study: textclf.")],
+    task: Annotated[str, typer.Option(help="The task of the family config, e.g. finefoods.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="The model every optimizer trains.")] = "gru",
+    profile: Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")] = "quick",
+    config: Annotated[Path | None, typer.Option(help="A family config YAML instead of the default.",
+                                                exists=True, dir_okay=False)] = None,
+) -> None:
+    """Train one model with SGD, momentum, AdaGrad, RMSProp and Adam as child runs of one parent
+    run, and plot their validation curves together."""
+    studies = _optimizer_studies()
+    if family not in studies:
+        raise typer.BadParameter(f"no optimizer study for {family!r}; valid: {sorted(studies)}")
+    _quiet_libraries()
+    summary = studies[family](task=task, model=model, profile=profile,
+                              config_path=str(config) if config else None)
+    table = Table(title=f"{family} {task}: {model} by optimizer (best validation loss first)")
+    for column in summary.columns:
+        table.add_column(column, justify="left" if column == "optimizer" else "right")
+    for row in summary.itertuples(index=False):
+        table.add_row(*(f"{value:.4f}" if isinstance(value, float) else str(value) for value in row))
+    console.print(table)
+    _print_ui_hint()
 
 
 @app.command()
@@ -135,15 +179,32 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
 
     tracking.configure(workspace_dir())
     metric, greater, extras = LEADERBOARD_METRICS[family]
-    rows = leaderboard_rows(family, metric, greater, extras, limit)
-    table = Table(title=f"{family} leaderboard (best {metric} first)")
+    if family not in PER_MODEL_LEADERBOARDS:
+        rows = leaderboard_rows(family, metric, greater, extras, limit)
+        console.print(_leaderboard_table(f"{family} leaderboard (best {metric} first)", rows,
+                                         metric, extras))
+        return
+    rows = leaderboard_rows(family, metric, greater, extras, limit=1000)
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(row["model"], []).append(row)
+    if not groups:
+        console.print(_leaderboard_table(f"{family} leaderboard (best {metric} first)", [],
+                                         metric, extras))
+    for name in sorted(groups):
+        console.print(_leaderboard_table(f"{name} leaderboard (best {metric} first)",
+                                         groups[name][:limit], metric, extras))
+
+
+def _leaderboard_table(title: str, rows: list[dict], metric: str, extras: list[str]) -> Table:
+    table = Table(title=title)
     for column in ["rank", "run", "version", "aliases", metric, *extras, "started"]:
         table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
     for rank, row in enumerate(rows, start=1):
         table.add_row(str(rank), row["run"], row["version"], row["aliases"],
                       *(f"{row[name]:.4f}" if row[name] is not None else "-" for name in [metric, *extras]),
                       row["started"])
-    console.print(table)
+    return table
 
 
 if __name__ == "__main__":

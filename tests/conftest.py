@@ -22,6 +22,24 @@ def chicago() -> pd.DataFrame:
     return load_series_table(SeriesDataset())
 
 
+@pytest.fixture(scope="session")
+def finefoods() -> pd.DataFrame:
+    """The real fine-food reviews table with its split, as ingested."""
+    from components.configs.textclf import load_textclf_config
+    from components.text_sources import load_text_table
+
+    return load_text_table(load_textclf_config().tasks["finefoods"])
+
+
+@pytest.fixture(scope="session")
+def shakespeare() -> pd.DataFrame:
+    """The real Shakespeare passages table with its by-play split, as ingested."""
+    from components.configs.textclf import load_textclf_config
+    from components.text_sources import load_text_table
+
+    return load_text_table(load_textclf_config().tasks["shakespeare-genre"])
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty workspace with its own DVC repo and MLflow store."""

