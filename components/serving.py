@@ -80,6 +80,9 @@ def log_forecaster(forecaster: Any, spec: FeatureSpec, example: pd.DataFrame) ->
     The model carries its feature spec, a signature and ``example`` (raw recent history) as
     input example, so the registry can smoke-test it and users see what to send.
     """
+    # Numbers travel as doubles: an integer column could not carry a missing value when served.
+    integers = example.select_dtypes("integer").columns
+    example = example.astype(dict.fromkeys(integers, "float64"))
     wrapper = ForecastingModel()
     wrapper.spec, wrapper.forecaster = spec, forecaster
     output = wrapper.predict(None, example)
@@ -130,7 +133,9 @@ def check_texts(model_input: Any) -> list[str]:
         model_input = [model_input]
     if isinstance(model_input, pd.DataFrame):
         if model_input.shape[1] != 1:
-            raise bad_request(f"expected one column of texts, got columns {list(model_input.columns)}")
+            raise bad_request(
+                f"expected one column of texts, got columns {list(model_input.columns)}"
+            )
         model_input = model_input.iloc[:, 0]
     if not isinstance(model_input, (list, tuple, pd.Series, np.ndarray)):
         raise bad_request(f"expected a list of texts, got {type(model_input).__name__}")
