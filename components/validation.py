@@ -232,5 +232,6 @@ def validate_text_table(frame: pd.DataFrame, task: TextTask, name: str) -> Valid
     for part in SPLITS:
         for known in task.labels:
             # 1 or 0 on the rows of this split, NaN elsewhere: the column mean is the share.
-            checked[share_column(known, part)] = (label == known).astype("float64").where(split == part)
+            share = (label == known).astype("float64").where(split == part)
+            checked[share_column(known, part)] = share
     return validate_table(checked, text_suite(task), f"text-{name}")

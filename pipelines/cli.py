@@ -92,7 +92,9 @@ def leaderboard(
 def optimizers(
     family: Annotated[str, typer.Argument(help="A family with an optimizer study: textclf.")],
     task: Annotated[str, typer.Option(help="The task of the family config, e.g. finefoods.")],
-    model: Annotated[str, typer.Option("--model", "-m", help="The model every optimizer trains.")] = "gru",
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="The model every optimizer trains.")
+    ] = "gru",
     profile: Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")] = "quick",
     config: Annotated[Path | None, typer.Option(help="A family config YAML instead of the default.",
                                                 exists=True, dir_okay=False)] = None,
@@ -109,7 +111,8 @@ def optimizers(
     for column in summary.columns:
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for row in summary.itertuples(index=False):
-        table.add_row(*(f"{value:.4f}" if isinstance(value, float) else str(value) for value in row))
+        table.add_row(*(f"{value:.4f}" if isinstance(value, float) else str(value)
+                        for value in row))
     console.print(table)
     _print_ui_hint()
 
