@@ -21,8 +21,6 @@ LEADERBOARD_METRICS = {
     "forecasting": ("test_mae", False, ["test_mae_vs_naive", "test_rmse"]),
     "textclf": ("test_macro_f1", True, ["test_accuracy", "test_macro_f1_baseline"]),
 }
-# Families whose tasks are scored on different data: one leaderboard table per registered model.
-PER_MODEL_LEADERBOARDS = {"textclf"}
 FAMILIES_WITH_TASKS = {"textclf"}  # their flows take ``task`` (default: every task of the config)
 
 
@@ -184,11 +182,7 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
 
     tracking.configure(workspace_dir())
     metric, greater, extras = LEADERBOARD_METRICS[family]
-    if family not in PER_MODEL_LEADERBOARDS:
-        rows = leaderboard_rows(family, metric, greater, extras, limit)
-        console.print(_leaderboard_table(f"{family} leaderboard (best {metric} first)", rows,
-                                         metric, extras))
-        return
+    # One table per registered model: only its runs share test data (task, horizon).
     rows = leaderboard_rows(family, metric, greater, extras, limit=1000)
     groups: dict[str, list[dict]] = {}
     for row in rows:
