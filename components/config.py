@@ -47,6 +47,21 @@ class GateConfig(StrictModel):
     margin: float = Field(0.0, ge=0)  # relative improvement required, e.g. 0.01 = 1 %
 
 
+def select_runs(runs: list[Any], names: list[str] | None) -> list[Any]:
+    """The runs whose ``name`` is in ``names`` (all when ``names`` is empty).
+
+    Raises:
+        ValueError: if a name matches no run (the message lists the valid names).
+    """
+    if not names:
+        return runs
+    known = sorted({run.name for run in runs})
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown model(s) {unknown} for this config; valid names: {known}")
+    return [run for run in runs if run.name in names]
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Return ``base`` updated by ``override``, merging nested mappings key by key."""
     merged = dict(base)

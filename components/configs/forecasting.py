@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from components.config import GateConfig, StrictModel, TrainingConfig, read_profile
+from components.config import GateConfig, StrictModel, TrainingConfig, read_profile, select_runs
 
 
 class SeriesDataset(StrictModel):
@@ -108,14 +108,7 @@ class ForecastingConfig(StrictModel):
 
     def select(self, names: list[str] | None) -> list[ResolvedRun]:
         """The resolved runs whose model name is in ``names`` (all when ``names`` is empty)."""
-        runs = [self.resolve(run) for run in self.models]
-        if not names:
-            return runs
-        known = sorted({run.name for run in runs})
-        unknown = sorted(set(names) - set(known))
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown} for this config; valid names: {known}")
-        return [run for run in runs if run.name in names]
+        return select_runs([self.resolve(run) for run in self.models], names)
 
 
 class ResolvedRun(StrictModel):

