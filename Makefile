@@ -20,17 +20,19 @@ setup: $(VENV_STAMP) ## create .venv from the lock file
 demo: setup ## the main job: every family, quick profile, then the leaderboard
 	$(UV) run --frozen seqpipe run all --profile quick
 
-test: setup ## the whole test suite
+test: setup lint ## lint, then the whole test suite
 	$(UV) run --frozen pytest
 
 test-fast: setup ## unit tests only (no training flows)
 	$(UV) run --frozen pytest -m "not slow"
 
-lint: setup
+lint: setup ## ruff: lint rules and formatting
 	$(UV) run --frozen ruff check components pipelines tests bench
+	$(UV) run --frozen ruff format --check components pipelines tests bench
 
-bench: setup ## benchmarks: quality, speed and overhead ratios on the full profile
+bench: setup ## benchmarks on the full profile: quality, speed and overhead figures
 	$(UV) run --frozen python -m bench.forecasting
+	$(UV) run --frozen python -m bench.textclf
 
 ui: setup ## open the MLflow UI on the local store
 	$(UV) run --frozen seqpipe ui --launch

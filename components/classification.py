@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from components.evaluation import pyplot, save_figure
+
 
 def classification_metrics(
     actual: np.ndarray, predicted: np.ndarray, labels: Sequence[str]
@@ -64,10 +66,7 @@ def plot_confusion_matrix(
     actual: np.ndarray, predicted: np.ndarray, labels: Sequence[str], title: str, path: Path
 ) -> Path:
     """Counts of true (rows) against predicted (columns) labels, shaded by row share."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from sklearn.metrics import confusion_matrix
 
     counts = confusion_matrix(actual, predicted, labels=list(range(len(labels))))
@@ -91,20 +90,14 @@ def plot_confusion_matrix(
     axis.set_ylabel("true")
     axis.set_title(title)
     figure.colorbar(image, ax=axis, label="share of the true label")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_compared_curves(
     histories: dict[str, dict[str, list[float]]], metrics: Sequence[str], title: str, path: Path
 ) -> Path:
     """One panel per metric, one line per history (e.g. per optimizer), against the epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 4), squeeze=False)
@@ -116,8 +109,4 @@ def plot_compared_curves(
         axis.set_xlabel("epoch")
         axis.set_title(metric)
         axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, title)

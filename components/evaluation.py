@@ -7,6 +7,23 @@ from pathlib import Path
 import numpy as np
 
 
+def pyplot():
+    """``matplotlib.pyplot`` on the file-only Agg backend (flows run without a display)."""
+    plt = pyplot()
+
+    return plt
+
+
+def save_figure(figure, path: Path, title: str | None = None) -> Path:
+    """Title, lay out and write a figure as PNG, then free it; return ``path``."""
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot().close(figure)
+    return path
+
+
 def regression_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """MAE and RMSE over every origin and step, in the target's units."""
     if actual.shape != predicted.shape:
@@ -24,10 +41,7 @@ def plot_forecast(
     path: Path,
 ) -> Path:
     """Forecast vs actual (and the naive baseline) over the test period, one step ahead."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(
         2, 1, figsize=(12, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
@@ -46,18 +60,12 @@ def plot_forecast(
     )
     axes[1].set_ylabel("|error|")
     axes[1].legend(loc="upper left")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_learning_curves(history: dict[str, list[float]], title: str, path: Path) -> Path:
     """Training and validation curves of every metric Keras recorded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     metrics = sorted({name.removeprefix("val_") for name in history})
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
@@ -69,8 +77,4 @@ def plot_learning_curves(history: dict[str, list[float]], title: str, path: Path
         axis.set_xlabel("epoch")
         axis.set_title(metric)
         axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, title)

@@ -43,12 +43,16 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
 
     def forecast_origins(self, history: pd.DataFrame, origins: np.ndarray) -> np.ndarray:
         """Forecasts made at each origin row of a long history (for rolling evaluation)."""
-        return self.forecaster.predict(build_features(self.check_history(history), self.spec), origins)
+        return self.forecaster.predict(
+            build_features(self.check_history(history), self.spec), origins
+        )
 
     def check_history(self, model_input: Any) -> pd.DataFrame:
         """Validate served input; every problem is a 400 naming what is wrong."""
         if not isinstance(model_input, pd.DataFrame):
-            raise bad_request(f"expected a table of recent history, got {type(model_input).__name__}")
+            raise bad_request(
+                f"expected a table of recent history, got {type(model_input).__name__}"
+            )
         spec = self.spec
         required = [spec.date_column, spec.target_column, *spec.covariates]
         missing = [name for name in required if name not in model_input.columns]
@@ -56,7 +60,9 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
             raise bad_request(f"history is missing column(s) {missing}; required: {required}")
         needed = self.forecaster.min_history
         if len(model_input) < needed:
-            raise bad_request(f"history has {len(model_input)} row(s); at least {needed} are needed")
+            raise bad_request(
+                f"history has {len(model_input)} row(s); at least {needed} are needed"
+            )
         history = model_input[required].copy()
         history[spec.date_column] = pd.to_datetime(history[spec.date_column], errors="coerce")
         values = history[required[1:]].apply(pd.to_numeric, errors="coerce")
@@ -66,11 +72,14 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
                 f"history has missing or non-numeric values in {bad_columns or [spec.date_column]}"
             )
         history[required[1:]] = values
-        expected = pd.date_range(history[spec.date_column].iloc[0], periods=len(history),
-                                 freq=spec.frequency)
+        expected = pd.date_range(
+            history[spec.date_column].iloc[0], periods=len(history), freq=spec.frequency
+        )
         if not (pd.DatetimeIndex(history[spec.date_column]) == expected).all():
-            raise bad_request(f"history dates must be consecutive at frequency {spec.frequency!r}, "
-                              "oldest first, without gaps")
+            raise bad_request(
+                f"history dates must be consecutive at frequency {spec.frequency!r}, "
+                "oldest first, without gaps"
+            )
         return history.reset_index(drop=True)
 
 
@@ -103,8 +112,16 @@ def log_forecaster(forecaster: Any, spec: FeatureSpec, example: pd.DataFrame) ->
 
 def pinned_requirements() -> list[str]:
     """The packages a served model needs, pinned to the versions it was trained with."""
-    packages = ["mlflow", "tensorflow-cpu", "keras", "statsmodels", "pandas", "numpy", "holidays",
-                "seqpipe"]
+    packages = [
+        "mlflow",
+        "tensorflow-cpu",
+        "keras",
+        "statsmodels",
+        "pandas",
+        "numpy",
+        "holidays",
+        "seqpipe",
+    ]
     return [f"{name}=={version(name)}" for name in packages]
 
 
@@ -144,15 +161,22 @@ def check_texts(model_input: Any) -> list[str]:
         raise bad_request("no text to classify: send a non-empty list of strings")
     not_text = [index for index, value in enumerate(values) if not isinstance(value, str)]
     if not_text:
-        raise bad_request(f"value(s) at position(s) {not_text[:10]} are not text: "
-                          f"{[values[index] for index in not_text[:3]]!r}")
+        raise bad_request(
+            f"value(s) at position(s) {not_text[:10]} are not text: "
+            f"{[values[index] for index in not_text[:3]]!r}"
+        )
     # Numbers sent as JSON arrive as strings once the signature is enforced: a text must
     # hold at least one letter to be classified.
-    wordless = [index for index, value in enumerate(values)
-                if not any(character.isalpha() for character in value)]
+    wordless = [
+        index
+        for index, value in enumerate(values)
+        if not any(character.isalpha() for character in value)
+    ]
     if wordless:
-        raise bad_request(f"text(s) at position(s) {wordless[:10]} are empty or have no words: "
-                          f"{[values[index] for index in wordless[:3]]!r}")
+        raise bad_request(
+            f"text(s) at position(s) {wordless[:10]} are empty or have no words: "
+            f"{[values[index] for index in wordless[:3]]!r}"
+        )
     return values
 
 

@@ -161,13 +161,16 @@ def _describe(item: Any) -> ExpectationFailure:
     elif "partial_unexpected_list" in details:
         sample = [_plain(value) for value in details.get("partial_unexpected_list", [])[:10]]
         where = _unexpected_rows(details)
-        observed = f"{details.get('unexpected_count', len(sample))} unexpected value(s), e.g. {sample}{where}"
+        count = details.get("unexpected_count", len(sample))
+        observed = f"{count} unexpected value(s), e.g. {sample}{where}"
     elif "observed_value" in details:
         expected = {k: v for k, v in kwargs.items() if k not in ("batch_id", "column")}
         observed = f"observed {details['observed_value']!r}, expected {expected}"
     else:
         observed = "failed"
-    return ExpectationFailure(expectation=config.type, column=kwargs.get("column"), observed=observed)
+    return ExpectationFailure(
+        expectation=config.type, column=kwargs.get("column"), observed=observed
+    )
 
 
 def _plain(value: Any) -> Any:
@@ -210,9 +213,11 @@ def text_suite(task: TextTask) -> list[Any]:
         gxe.ExpectColumnValuesToBeBetween(column=TEXT_SPLITS_COLUMN, min_value=1, max_value=1),
     ]
     expectations += [
-        gxe.ExpectColumnMeanToBeBetween(column=share_column(label, split),
-                                        min_value=task.min_class_share,
-                                        max_value=task.max_class_share)
+        gxe.ExpectColumnMeanToBeBetween(
+            column=share_column(label, split),
+            min_value=task.min_class_share,
+            max_value=task.max_class_share,
+        )
         for split in SPLITS
         for label in task.labels
     ]
@@ -224,8 +229,9 @@ def validate_text_table(frame: pd.DataFrame, task: TextTask, name: str) -> Valid
     checked = frame.copy()
     missing = pd.Series(pd.NA, index=checked.index, dtype="object")  # reported by the suite
     document, text, label, split = (checked.get(name, missing) for name in TEXT_COLUMNS)
-    checked[WORDS_COLUMN] = text.map(lambda value: len(value.split()) if isinstance(value, str)
-                                     else 0)
+    checked[WORDS_COLUMN] = text.map(
+        lambda value: len(value.split()) if isinstance(value, str) else 0
+    )
     checked[DOCUMENT_SPLITS_COLUMN] = split.groupby(document).transform("nunique")
     same_text = normalized(text).where(text.notna())  # missing texts are reported, not grouped
     checked[TEXT_SPLITS_COLUMN] = split.groupby(same_text).transform("nunique")

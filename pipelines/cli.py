@@ -11,8 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-app = typer.Typer(help="Production pipelines for sequence and generative deep-learning models.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Production pipelines for sequence and generative deep-learning models.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 console = Console(width=max(Console().width, 120))
 
 FAMILIES = ["forecasting", "textclf"]
@@ -47,18 +50,34 @@ def _quiet_libraries() -> None:
 @app.command()
 def run(
     family: Annotated[str, typer.Argument(help=f"One of {FAMILIES}, or 'all'.")],
-    model: Annotated[list[str] | None, typer.Option("--model", "-m",
-                     help="Train only these models (repeatable); default: all in the config.")] = None,
-    profile: Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")] = "quick",
-    config: Annotated[Path | None, typer.Option(help="A family config YAML instead of the default.",
-                                                exists=True, dir_okay=False)] = None,
-    task: Annotated[str | None, typer.Option(
-        help=f"Only this task of the config (families {sorted(FAMILIES_WITH_TASKS)}); "
-             "default: every task.")] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Train only these models (repeatable); default: all in the config.",
+        ),
+    ] = None,
+    profile: Annotated[
+        str, typer.Option(help="Config profile: quick (minutes) or full.")
+    ] = "quick",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A family config YAML instead of the default.", exists=True, dir_okay=False
+        ),
+    ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Only this task of the config (families {sorted(FAMILIES_WITH_TASKS)}); "
+            "default: every task."
+        ),
+    ] = None,
 ) -> None:
     """Run a family's pipeline: ingest, validate, prepare, train, evaluate, register."""
     if family != "all" and family not in FAMILIES:
-        raise typer.BadParameter(f"unknown family {family!r}; valid: {FAMILIES + ['all']}")
+        raise typer.BadParameter(f"unknown family {family!r}; valid: {[*FAMILIES, 'all']}")
     if family == "all" and (model or config or task):
         raise typer.BadParameter("--model, --config and --task apply to a single family, not 'all'")
     if task and family not in FAMILIES_WITH_TASKS:
@@ -68,8 +87,12 @@ def run(
     started = time.perf_counter()
     for name in FAMILIES if family == "all" else [family]:
         console.rule(f"[bold]{name}[/bold] ({profile} profile)")
-        flows[name](profile=profile, models=model or None,
-                    config_path=str(config) if config else None, **({"task": task} if task else {}))
+        flows[name](
+            profile=profile,
+            models=model or None,
+            config_path=str(config) if config else None,
+            **({"task": task} if task else {}),
+        )
         _print_leaderboard(name)
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
     _print_ui_hint()
@@ -93,9 +116,15 @@ def optimizers(
     model: Annotated[
         str, typer.Option("--model", "-m", help="The model every optimizer trains.")
     ] = "gru",
-    profile: Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")] = "quick",
-    config: Annotated[Path | None, typer.Option(help="A family config YAML instead of the default.",
-                                                exists=True, dir_okay=False)] = None,
+    profile: Annotated[
+        str, typer.Option(help="Config profile: quick (minutes) or full.")
+    ] = "quick",
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A family config YAML instead of the default.", exists=True, dir_okay=False
+        ),
+    ] = None,
 ) -> None:
     """Train one model with SGD, momentum, AdaGrad, RMSProp and Adam as child runs of one parent
     run, and plot their validation curves together."""
@@ -103,14 +132,16 @@ def optimizers(
     if family not in studies:
         raise typer.BadParameter(f"no optimizer study for {family!r}; valid: {sorted(studies)}")
     _quiet_libraries()
-    summary = studies[family](task=task, model=model, profile=profile,
-                              config_path=str(config) if config else None)
+    summary = studies[family](
+        task=task, model=model, profile=profile, config_path=str(config) if config else None
+    )
     table = Table(title=f"{family} {task}: {model} by optimizer (best validation loss first)")
     for column in summary.columns:
         table.add_column(column, justify="left" if column == "optimizer" else "right")
     for row in summary.itertuples(index=False):
-        table.add_row(*(f"{value:.4f}" if isinstance(value, float) else str(value)
-                        for value in row))
+        table.add_row(
+            *(f"{value:.4f}" if isinstance(value, float) else str(value) for value in row)
+        )
     console.print(table)
     _print_ui_hint()
 
@@ -152,7 +183,9 @@ def serve(
 
 @app.command()
 def ui(
-    launch: Annotated[bool, typer.Option(help="Start the MLflow UI instead of printing how.")] = False,
+    launch: Annotated[
+        bool, typer.Option(help="Start the MLflow UI instead of printing how.")
+    ] = False,
 ) -> None:
     """Print (or run) the command that opens the MLflow UI on this workspace."""
     from components import tracking
@@ -171,8 +204,10 @@ def _print_ui_hint() -> None:
     from components import tracking
     from pipelines.common import workspace_dir
 
-    console.print(f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir())}[/bold]"
-                  " then browse http://127.0.0.1:5000")
+    console.print(
+        f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir())}[/bold]"
+        " then browse http://127.0.0.1:5000"
+    )
 
 
 def _print_leaderboard(family: str, limit: int = 30) -> None:
@@ -188,11 +223,15 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
     for row in rows:
         groups.setdefault(row["model"], []).append(row)
     if not groups:
-        console.print(_leaderboard_table(f"{family} leaderboard (best {metric} first)", [],
-                                         metric, extras))
+        console.print(
+            _leaderboard_table(f"{family} leaderboard (best {metric} first)", [], metric, extras)
+        )
     for name in sorted(groups):
-        console.print(_leaderboard_table(f"{name} leaderboard (best {metric} first)",
-                                         groups[name][:limit], metric, extras))
+        console.print(
+            _leaderboard_table(
+                f"{name} leaderboard (best {metric} first)", groups[name][:limit], metric, extras
+            )
+        )
 
 
 def _leaderboard_table(title: str, rows: list[dict], metric: str, extras: list[str]) -> Table:
@@ -200,9 +239,14 @@ def _leaderboard_table(title: str, rows: list[dict], metric: str, extras: list[s
     for column in ["rank", "run", "version", "aliases", metric, *extras, "started"]:
         table.add_column(column, justify="left" if column in TEXT_COLUMNS else "right")
     for rank, row in enumerate(rows, start=1):
-        table.add_row(str(rank), row["run"], row["version"], row["aliases"],
-                      *(f"{row[name]:.4f}" if row[name] is not None else "-" for name in [metric, *extras]),
-                      row["started"])
+        table.add_row(
+            str(rank),
+            row["run"],
+            row["version"],
+            row["aliases"],
+            *(f"{row[name]:.4f}" if row[name] is not None else "-" for name in [metric, *extras]),
+            row["started"],
+        )
     return table
 
 

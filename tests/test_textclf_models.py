@@ -15,6 +15,7 @@ from components.configs.textclf import (
 )
 from components.models.textclf import (
     BUILDERS,
+    MaskedGlobalMaxPooling1D,
     TextClassifier,
     TextSpec,
     TfidfBaseline,
@@ -33,16 +34,22 @@ SPECS = {
     "six": TextSpec(vocabulary_size=30, n_labels=6),
 }
 TOKENS = np.array([[5, 9, 2, 17, 3, 0, 0], [8, 8, 1, 0, 0, 0, 0]], dtype="int64")
-CASES = [(name, spec) for name in sorted(BUILDERS) for spec in sorted(SPECS)]
+POOLINGS = ("last", "mean_max")
+CASES = [
+    (name, spec, pooling)
+    for name in sorted(BUILDERS)
+    for spec in sorted(SPECS)
+    for pooling in POOLINGS
+]
 
 
 def padded(ids: np.ndarray, extra: int) -> np.ndarray:
     return np.pad(ids, ((0, 0), (0, extra)))
 
 
-@pytest.mark.parametrize(("name", "spec"), CASES, ids=[f"{n}-{s}" for n, s in CASES])
-def test_builder_shapes_and_masking_ignores_padding(name: str, spec: str) -> None:
-    model = build_classifier(name, TINY, SPECS[spec])
+@pytest.mark.parametrize(("name", "spec", "pooling"), CASES, ids=["-".join(c) for c in CASES])
+def test_builder_shapes_and_masking_ignores_padding(name: str, spec: str, pooling: str) -> None:
+    model = build_classifier(name, TINY.model_copy(update={"pooling": pooling}), SPECS[spec])
     expected = 1 if spec == "binary" else 6
     assert tuple(model.output_shape) == (None, expected)
     short = model.predict(TOKENS, verbose=0)
@@ -52,11 +59,21 @@ def test_builder_shapes_and_masking_ignores_padding(name: str, spec: str) -> Non
         np.testing.assert_allclose(short.sum(axis=1), 1.0, rtol=1e-5)
 
 
-def test_without_masking_padding_changes_the_output() -> None:
-    unmasked = build_classifier("gru", TINY.model_copy(update={"masking": False}), SPECS["binary"])
+@pytest.mark.parametrize("pooling", POOLINGS)
+def test_without_masking_padding_changes_the_output(pooling: str) -> None:
+    config = TINY.model_copy(update={"masking": False, "pooling": pooling})
+    unmasked = build_classifier("gru", config, SPECS["binary"])
     short = unmasked.predict(TOKENS, verbose=0)
     long = unmasked.predict(padded(TOKENS, 20), verbose=0)
     assert not np.allclose(short, long, atol=1e-6)
+
+
+def test_masked_max_pooling_leaves_padding_out() -> None:
+    states = np.array([[[-3.0, 1.0], [-2.0, 5.0], [0.0, 9.0]]], dtype="float32")
+    mask = np.array([[True, True, False]])
+    pooled = MaskedGlobalMaxPooling1D()(states, mask=mask)
+    np.testing.assert_allclose(np.asarray(pooled), [[-2.0, 5.0]])
+    np.testing.assert_allclose(np.asarray(MaskedGlobalMaxPooling1D()(states)), [[0.0, 9.0]])
 
 
 def test_unknown_builder_lists_valid_names() -> None:
@@ -115,11 +132,18 @@ TEXTS = {
 LABELS = {"train": np.array([0, 0, 1, 1, 0, 1, 0, 1] * 4), "validation": np.array([0, 1, 0, 1])}
 
 
-@pytest.mark.parametrize("pretrained", [False, True], ids=["scratch", "pretrained"])
-def test_classifier_fits_saves_and_reloads_on_raw_strings(pretrained: bool, tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("pretrained", "pooling"),
+    [(False, "last"), (True, "mean_max")],
+    ids=["scratch-last", "pretrained-mean_max"],
+)
+def test_classifier_fits_saves_and_reloads_on_raw_strings(
+    pretrained: bool, pooling: str, tmp_path
+) -> None:
     vectorizer = WordVectorizer(vocabulary_size=40, sequence_length=6).fit(TEXTS["train"])
     training = TextTrainingConfig(epochs=2, batch_size=8, patience=2, max_train_batches=2)
-    run = TextclfConfig(tasks={}, models=[], architecture=TINY, training=training).resolve(
+    architecture = TINY.model_copy(update={"pooling": pooling})
+    run = TextclfConfig(tasks={}, models=[], architecture=architecture, training=training).resolve(
         ModelRun(name="lstm", pretrained=pretrained)
     )
     classifier = TextClassifier(run, ["great", "other"], vectorizer)

@@ -77,6 +77,10 @@ class TextArchitecture(StrictModel):
     embedding_dropout: float = Field(0.0, ge=0, lt=1)  # SpatialDropout1D: whole embedding channels
     recurrent_dropout: float = Field(0.0, ge=0, lt=1)  # on the recurrent state of every RNN layer
     masking: bool = True  # Embedding(mask_zero=True): recurrent layers skip padding steps
+    # What the output layer reads from the last recurrent layer: its final state ("last"), or
+    # the mean and the maximum of its states over every word ("mean_max"; padding steps are
+    # left out when masking), which keeps early words from fading away in long texts.
+    pooling: Literal["last", "mean_max"] = "last"
 
 
 class TextTrainingConfig(TrainingConfig):

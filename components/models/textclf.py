@@ -34,13 +34,55 @@ Encoder = Callable[[Any], Any]
 Builder = Callable[[TextArchitecture, TextSpec], keras.Model]
 
 
+@keras.saving.register_keras_serializable(package="seqpipe")
+class MaskedGlobalMaxPooling1D(layers.Layer):
+    """The maximum over steps of each feature, padding steps left out.
+
+    Keras' ``GlobalMaxPooling1D`` ignores the mask (``GlobalAveragePooling1D`` honours it), so
+    padding would count as a zero state.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            lowest = keras.ops.full_like(inputs, float(np.finfo("float32").min))
+            inputs = keras.ops.where(keras.ops.expand_dims(mask, -1), inputs, lowest)
+        return keras.ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
+
+
+def _pool(config: TextArchitecture, states: Any) -> Any:
+    """Every step's states -> one vector per text, as ``config.pooling`` says."""
+    if config.pooling == "last":
+        return states
+    return layers.Concatenate(name="pooled")(
+        [
+            layers.GlobalAveragePooling1D(name="mean_pool")(states),
+            MaskedGlobalMaxPooling1D(name="max_pool")(states),
+        ]
+    )
+
+
+def _every_step(config: TextArchitecture) -> bool:
+    """Whether the top recurrent layer returns every step's state (for pooling)."""
+    return config.pooling != "last"
+
+
 def _classifier(
     config: TextArchitecture, spec: TextSpec, encoder: Encoder, name: str
 ) -> keras.Model:
-    """Token ids -> embedding -> recurrent encoder -> label probabilities.
+    """Token ids -> embedding -> recurrent encoder -> pooling -> label probabilities.
 
     The input length is free, so the same weights score any padding; with ``masking`` the
-    recurrent layers skip padding steps entirely.
+    recurrent layers skip padding steps entirely and pooling leaves them out.
     """
     if spec.n_labels < 2:
         raise ValueError(f"a classifier needs at least two labels, got {spec.n_labels}")
@@ -49,7 +91,7 @@ def _classifier(
         spec.vocabulary_size, config.embedding_dim, mask_zero=config.masking, name="embedding"
     )(tokens)
     hidden = layers.SpatialDropout1D(config.embedding_dropout, name="embedding_dropout")(hidden)
-    hidden = layers.Dropout(config.dropout, name="dropout")(encoder(hidden))
+    hidden = layers.Dropout(config.dropout, name="dropout")(_pool(config, encoder(hidden)))
     binary = spec.n_labels == 2
     outputs = layers.Dense(
         1 if binary else spec.n_labels,
@@ -70,19 +112,24 @@ def _gru(config: TextArchitecture, **options: Any) -> layers.GRU:
 def build_simple_rnn(config: TextArchitecture, spec: TextSpec) -> keras.Model:
     """One SimpleRNN layer reads the words; its last state classifies."""
     encoder = layers.SimpleRNN(
-        config.units, recurrent_dropout=config.recurrent_dropout, name="encoder"
+        config.units,
+        recurrent_dropout=config.recurrent_dropout,
+        return_sequences=_every_step(config),
+        name="encoder",
     )
     return _classifier(config, spec, encoder, "simple_rnn")
 
 
 def build_lstm(config: TextArchitecture, spec: TextSpec) -> keras.Model:
     """One LSTM layer (the shape the language model pretrains)."""
-    return _classifier(config, spec, _lstm(config, name="encoder"), "lstm")
+    encoder = _lstm(config, return_sequences=_every_step(config), name="encoder")
+    return _classifier(config, spec, encoder, "lstm")
 
 
 def build_gru(config: TextArchitecture, spec: TextSpec) -> keras.Model:
     """One GRU layer."""
-    return _classifier(config, spec, _gru(config, name="encoder"), "gru")
+    encoder = _gru(config, return_sequences=_every_step(config), name="encoder")
+    return _classifier(config, spec, encoder, "gru")
 
 
 def build_stacked_gru(config: TextArchitecture, spec: TextSpec) -> keras.Model:
@@ -91,21 +138,26 @@ def build_stacked_gru(config: TextArchitecture, spec: TextSpec) -> keras.Model:
     def encoder(hidden):
         for index in range(config.layers):
             name = "encoder" if index == 0 else f"encoder_{index + 1}"
-            hidden = _gru(config, return_sequences=index < config.layers - 1, name=name)(hidden)
+            every_step = index < config.layers - 1 or _every_step(config)
+            hidden = _gru(config, return_sequences=every_step, name=name)(hidden)
         return hidden
 
     return _classifier(config, spec, encoder, "stacked_gru")
 
 
 def build_bidirectional_lstm(config: TextArchitecture, spec: TextSpec) -> keras.Model:
-    """An LSTM reading forwards and one reading backwards, their last states concatenated."""
-    encoder = layers.Bidirectional(_lstm(config), name="encoder")
+    """An LSTM reading forwards and one reading backwards, their states concatenated."""
+    encoder = layers.Bidirectional(
+        _lstm(config, return_sequences=_every_step(config)), name="encoder"
+    )
     return _classifier(config, spec, encoder, "bidirectional_lstm")
 
 
 def build_bidirectional_gru(config: TextArchitecture, spec: TextSpec) -> keras.Model:
-    """A GRU reading forwards and one reading backwards, their last states concatenated."""
-    encoder = layers.Bidirectional(_gru(config), name="encoder")
+    """A GRU reading forwards and one reading backwards, their states concatenated."""
+    encoder = layers.Bidirectional(
+        _gru(config, return_sequences=_every_step(config)), name="encoder"
+    )
     return _classifier(config, spec, encoder, "bidirectional_gru")
 
 

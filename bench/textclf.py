@@ -1,0 +1,165 @@
+"""Text classification benchmark: recurrent classifiers vs TF-IDF, pretraining vs scratch.
+
+Run with ``make bench`` (or ``python -m bench.textclf --help``). Every model trains through the
+real flow (Prefect + MLflow) on the chosen profile, once per seed, one model at a time so a
+seed reproduces its run. Figures are differences of scores measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.configs.textclf import DEFAULT_CONFIG, load_textclf_config
+from components.stages.textclf import FAMILY
+
+RESULTS = Path(__file__).parent / "results"
+BASELINE = "tfidf_logreg"
+
+
+def model_scores(task: str) -> list[dict[str, Any]]:
+    """Every finished run of a task in the workspace's store: name, seed and test scores."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(FAMILY)
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=(
+            f"tags.`seqpipe.task` = '{task}' and tags.`seqpipe.kind` = 'model' "
+            "and attributes.status = 'FINISHED'"
+        ),
+        max_results=1000,
+    )
+    return [
+        {
+            "run": run.info.run_name,
+            "seed": int(run.data.params.get("training.seed", -1)),
+            "test_macro_f1": run.data.metrics["test_macro_f1"],
+            "test_accuracy": run.data.metrics["test_accuracy"],
+        }
+        for run in runs
+        if "test_macro_f1" in run.data.metrics
+    ]
+
+
+def summarize(rows: list[dict[str, Any]], seeds: list[int]) -> dict[str, Any]:
+    """Per model: mean, spread and per-seed scores; the best RNN's margin over TF-IDF; the
+    pretrained LSTM against the same LSTM from scratch."""
+    by_model: dict[str, dict[int, dict[str, float]]] = {}
+    for row in rows:
+        if row["run"] == BASELINE or row["seed"] in seeds:
+            by_model.setdefault(row["run"], {})[row["seed"]] = row
+    table = []
+    for name, per_seed in by_model.items():
+        f1 = [per_seed[seed]["test_macro_f1"] for seed in sorted(per_seed)]
+        accuracy = [per_seed[seed]["test_accuracy"] for seed in sorted(per_seed)]
+        table.append(
+            {
+                "run": name,
+                "seeds": len(f1),
+                "test_macro_f1_mean": statistics.fmean(f1),
+                "test_macro_f1_sd": statistics.stdev(f1) if len(f1) > 1 else 0.0,
+                "test_macro_f1_by_seed": f1,
+                "test_accuracy_mean": statistics.fmean(accuracy),
+            }
+        )
+    table.sort(key=lambda row: row["test_macro_f1_mean"], reverse=True)
+    means = {row["run"]: row["test_macro_f1_mean"] for row in table}
+    baseline = means[BASELINE]
+    best = next(row for row in table if row["run"] != BASELINE)
+    summary: dict[str, Any] = {
+        "baseline_test_macro_f1": baseline,
+        "best_rnn": best["run"],
+        "best_rnn_test_macro_f1_mean": best["test_macro_f1_mean"],
+        "best_rnn_minus_baseline_points": 100 * (best["test_macro_f1_mean"] - baseline),
+        "best_rnn_seeds_above_baseline": sum(
+            score > baseline for score in best["test_macro_f1_by_seed"]
+        ),
+    }
+    if "lstm" in means and "lstm-pretrained" in means:
+        scratch = by_model["lstm"]
+        pretrained = by_model["lstm-pretrained"]
+        paired = sorted(set(scratch) & set(pretrained))
+        summary |= {
+            "pretrained_minus_scratch_points": 100 * (means["lstm-pretrained"] - means["lstm"]),
+            "pretrained_wins": sum(
+                pretrained[seed]["test_macro_f1"] > scratch[seed]["test_macro_f1"]
+                for seed in paired
+            ),
+            "paired_seeds": len(paired),
+        }
+    return {"summary": summary, "leaderboard": table}
+
+
+def run_flows(
+    config_path: Path, workspace: Path, profile: str, tasks: list[str], study: bool
+) -> dict[str, Any]:
+    """Run the family flow (and the optimizer study) on a scratch workspace; return its study."""
+    from pipelines.textclf import optimizer_study_flow, textclf_flow
+
+    os.environ["SEQPIPE_WORKSPACE"] = str(workspace)
+    for task in tasks:
+        textclf_flow(profile=profile, config_path=str(config_path), task=task)
+    if not study:
+        return {}
+    summary = optimizer_study_flow(
+        task="finefoods", model="gru", profile=profile, config_path=str(config_path)
+    )
+    return {"task": "finefoods", "model": "gru", "optimizers": summary.to_dict(orient="records")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="full", help="config profile (default: full)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="training seeds")
+    parser.add_argument("--tasks", nargs="*", help="only these tasks (default: all)")
+    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
+    parser.add_argument("--skip-study", action="store_true", help="no optimizer study")
+    args = parser.parse_args()
+
+    document = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    # One model at a time: threads sharing two cores make a seed's run irreproducible.
+    document["parallel_models"] = 1
+    if args.models:
+        document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
+    tasks = args.tasks or list(document["tasks"])
+    results: dict[str, Any] = {
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "profile": args.profile,
+        "cpus": os.cpu_count(),
+        "seeds": args.seeds,
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        workspace = Path(scratch) / "workspace"
+        workspace.mkdir()
+        study: dict[str, Any] = {}
+        for index, seed in enumerate(args.seeds):
+            document["training"]["seed"] = seed
+            config_path = Path(scratch) / f"textclf-seed{seed}.yaml"
+            config_path.write_text(yaml.safe_dump(document, sort_keys=False))
+            load_textclf_config(config_path, args.profile)  # fails early on a bad override
+            wants_study = index == 0 and not args.skip_study
+            study = run_flows(config_path, workspace, args.profile, tasks, wants_study) or study
+        results["tasks"] = {task: summarize(model_scores(task), args.seeds) for task in tasks}
+        if study:
+            results["optimizer_study"] = study
+    print(
+        json.dumps({task: found["summary"] for task, found in results["tasks"].items()}, indent=2)
+    )
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"textclf-{args.profile}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written {out}")
+
+
+if __name__ == "__main__":
+    main()
