@@ -7,7 +7,6 @@ two measurements taken in the same run on the same machine, so it travels betwee
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import tempfile
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from bench import run_header, write_results
 from components.configs.forecasting import (
     DEFAULT_CONFIG,
     ForecastingConfig,
@@ -32,8 +32,6 @@ from components.preprocessing.series import (
     target_matrix,
 )
 from components.sources import load_series_table
-
-RESULTS = Path(__file__).parent / "results"
 
 
 def rolling_sarima(config: ForecastingConfig, refit_days: int | None) -> dict[str, float]:
@@ -139,9 +137,7 @@ def main() -> None:
     if args.models:
         document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
     results: dict[str, object] = {
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "profile": args.profile,
-        "cpus": os.cpu_count(),
+        **run_header(args.profile),
     }
     with tempfile.TemporaryDirectory() as scratch:
         config_path = Path(scratch) / "forecasting.yaml"
@@ -177,10 +173,7 @@ def main() -> None:
                     "cached_over_first": cached / first,
                 }
                 print(json.dumps(results["overhead"], indent=2))
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"forecasting-{args.profile}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written {out}")
+    write_results(f"forecasting-{args.profile}", results)
 
 
 if __name__ == "__main__":

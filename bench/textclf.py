@@ -8,7 +8,6 @@ seed reproduces its run. Figures are differences of scores measured in the same 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import statistics
@@ -18,10 +17,10 @@ from typing import Any
 
 import yaml
 
+from bench import run_header, write_results
 from components.configs.textclf import DEFAULT_CONFIG, load_textclf_config
 from components.stages.textclf import FAMILY
 
-RESULTS = Path(__file__).parent / "results"
 BASELINE = "tfidf_logreg"
 
 
@@ -133,9 +132,7 @@ def main() -> None:
         document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
     tasks = args.tasks or list(document["tasks"])
     results: dict[str, Any] = {
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "profile": args.profile,
-        "cpus": os.cpu_count(),
+        **run_header(args.profile),
         "seeds": args.seeds,
     }
     with tempfile.TemporaryDirectory() as scratch:
@@ -155,10 +152,7 @@ def main() -> None:
     print(
         json.dumps({task: found["summary"] for task, found in results["tasks"].items()}, indent=2)
     )
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"textclf-{args.profile}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"written {out}")
+    write_results(f"textclf-{args.profile}", results)
 
 
 if __name__ == "__main__":

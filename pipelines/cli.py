@@ -47,6 +47,13 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
+ProfileOption = Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(help="A family config YAML instead of the default.", exists=True, dir_okay=False),
+]
+
+
 @app.command()
 def run(
     family: Annotated[str, typer.Argument(help=f"One of {FAMILIES}, or 'all'.")],
@@ -58,15 +65,8 @@ def run(
             help="Train only these models (repeatable); default: all in the config.",
         ),
     ] = None,
-    profile: Annotated[
-        str, typer.Option(help="Config profile: quick (minutes) or full.")
-    ] = "quick",
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="A family config YAML instead of the default.", exists=True, dir_okay=False
-        ),
-    ] = None,
+    profile: ProfileOption = "quick",
+    config: ConfigOption = None,
     task: Annotated[
         str | None,
         typer.Option(
@@ -116,15 +116,8 @@ def optimizers(
     model: Annotated[
         str, typer.Option("--model", "-m", help="The model every optimizer trains.")
     ] = "gru",
-    profile: Annotated[
-        str, typer.Option(help="Config profile: quick (minutes) or full.")
-    ] = "quick",
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            help="A family config YAML instead of the default.", exists=True, dir_okay=False
-        ),
-    ] = None,
+    profile: ProfileOption = "quick",
+    config: ConfigOption = None,
 ) -> None:
     """Train one model with SGD, momentum, AdaGrad, RMSProp and Adam as child runs of one parent
     run, and plot their validation curves together."""
