@@ -123,6 +123,9 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*", help="only these tasks (default: all)")
     parser.add_argument("--models", nargs="*", help="only these models (default: all)")
     parser.add_argument("--skip-study", action="store_true", help="no optimizer study")
+    parser.add_argument(
+        "--workspace", type=Path, help="keep the runs here (default: a temporary folder)"
+    )
     args = parser.parse_args()
 
     document = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -131,28 +134,27 @@ def main() -> None:
     if args.models:
         document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
     tasks = args.tasks or list(document["tasks"])
-    results: dict[str, Any] = {
-        **run_header(args.profile),
-        "seeds": args.seeds,
-    }
+    results: dict[str, Any] = run_header(args.profile)
     with tempfile.TemporaryDirectory() as scratch:
-        workspace = Path(scratch) / "workspace"
-        workspace.mkdir()
-        study: dict[str, Any] = {}
+        workspace = args.workspace or Path(scratch) / "workspace"
+        workspace.mkdir(parents=True, exist_ok=True)
         for index, seed in enumerate(args.seeds):
             document["training"]["seed"] = seed
             config_path = Path(scratch) / f"textclf-seed{seed}.yaml"
             config_path.write_text(yaml.safe_dump(document, sort_keys=False))
             load_textclf_config(config_path, args.profile)  # fails early on a bad override
             wants_study = index == 0 and not args.skip_study
-            study = run_flows(config_path, workspace, args.profile, tasks, wants_study) or study
-        results["tasks"] = {task: summarize(model_scores(task), args.seeds) for task in tasks}
-        if study:
-            results["optimizer_study"] = study
+            study = run_flows(config_path, workspace, args.profile, tasks, wants_study)
+            if study:
+                results["optimizer_study"] = study
+            # Written after every seed, so a long benchmark stopped early keeps what it measured.
+            done = args.seeds[: index + 1]
+            results["seeds"] = done
+            results["tasks"] = {task: summarize(model_scores(task), done) for task in tasks}
+            write_results(f"textclf-{args.profile}", results)
     print(
         json.dumps({task: found["summary"] for task, found in results["tasks"].items()}, indent=2)
     )
-    write_results(f"textclf-{args.profile}", results)
 
 
 if __name__ == "__main__":

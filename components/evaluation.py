@@ -9,7 +9,10 @@ import numpy as np
 
 def pyplot():
     """``matplotlib.pyplot`` on the file-only Agg backend (flows run without a display)."""
-    plt = pyplot()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
 
     return plt
 

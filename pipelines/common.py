@@ -111,3 +111,18 @@ def register_candidates(
 def log_report(path: Path, run_id: str, artifact_dir: str = "validation") -> None:
     """Attach a report file to a run."""
     mlflow.MlflowClient().log_artifact(run_id, str(path), artifact_dir)
+
+
+def validate_and_report(check: Callable[[Path], Path], context: RunContext, key: str) -> str:
+    """Run a validation stage writing into a report folder named by ``key``; the report is
+    attached to the pipeline run whether the data passed or not. Returns the report's path.
+
+    ``check`` gets the folder and raises ``DataValidationError`` when the data fails.
+    """
+    report_dir = context.workspace / ".seqpipe" / "validation" / key
+    try:
+        return str(check(report_dir))
+    finally:
+        report = report_dir / "validation.json"
+        if report.exists():
+            log_report(report, context.parent_run_id)

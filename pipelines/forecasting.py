@@ -20,9 +20,9 @@ from pipelines.common import (
     RunContext,
     by_key,
     cache_key,
-    log_report,
     pipeline_run,
     register_candidates,
+    validate_and_report,
     workspace_dir,
 )
 
@@ -41,14 +41,9 @@ def validate_task(
     config: ForecastingConfig, data: DataVersion, context: RunContext, key: str
 ) -> str:
     frame = stages.read_raw(context.workspace, data, config)
-    report_dir = context.workspace / ".seqpipe" / "validation" / key
-    try:
-        path = stages.validate(frame, config, report_dir)
-    finally:
-        report = report_dir / "validation.json"
-        if report.exists():
-            log_report(report, context.parent_run_id)
-    return str(path)
+    return validate_and_report(
+        lambda report_dir: stages.validate(frame, config, report_dir), context, key
+    )
 
 
 @task(name="prepare", cache_policy=NO_CACHE)

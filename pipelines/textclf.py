@@ -22,9 +22,9 @@ from pipelines.common import (
     RunContext,
     by_key,
     cache_key,
-    log_report,
     pipeline_run,
     register_candidates,
+    validate_and_report,
     workspace_dir,
 )
 
@@ -51,14 +51,10 @@ def validate_task(
     config: TextclfConfig, task_name: str, data: DataVersion, context: RunContext, key: str
 ) -> str:
     frame = stages.read_raw(context.workspace, data)
-    report_dir = context.workspace / ".seqpipe" / "validation" / key
-    try:
-        path = stages.validate(frame, config.tasks[task_name], task_name, report_dir)
-    finally:
-        report = report_dir / "validation.json"
-        if report.exists():
-            log_report(report, context.parent_run_id)
-    return str(path)
+    task = config.tasks[task_name]
+    return validate_and_report(
+        lambda report_dir: stages.validate(frame, task, task_name, report_dir), context, key
+    )
 
 
 @task(name="prepare", cache_policy=NO_CACHE, task_run_name="prepare-{task_name}")

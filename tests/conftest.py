@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -40,11 +42,30 @@ def shakespeare() -> pd.DataFrame:
     return load_text_table(load_textclf_config().tasks["shakespeare-genre"])
 
 
+def point_at_workspace(patch: pytest.MonkeyPatch, directory: Path) -> None:
+    """Flows and stores use ``directory`` as their workspace, never an outside MLflow server."""
+    patch.setenv("SEQPIPE_WORKSPACE", str(directory))
+    patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
+@contextmanager
+def _workspace_env(directory: Path) -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        point_at_workspace(patch, directory)
+        yield patch
+
+
+@pytest.fixture(scope="session")
+def workspace_env():
+    """A context manager pointing flows at a workspace directory (for module-scoped fixtures);
+    it yields its ``MonkeyPatch`` and undoes everything on exit."""
+    return _workspace_env
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty workspace with its own DVC repo and MLflow store."""
-    monkeypatch.setenv("SEQPIPE_WORKSPACE", str(tmp_path))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    point_at_workspace(monkeypatch, tmp_path)
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -37,14 +37,12 @@ def write_config(directory: Path, **overrides) -> Path:
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_server, tmp_path_factory):
+def trained(prefect_server, tmp_path_factory, workspace_env):
     """A workspace where the flow ran once: (workspace, config, decisions, seconds, patch)."""
     from pipelines.forecasting import forecasting_flow
 
     workspace = tmp_path_factory.mktemp("workspace")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEQPIPE_WORKSPACE", str(workspace))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with workspace_env(workspace) as patch:
         config = write_config(workspace)
         started = time.perf_counter()
         decisions = forecasting_flow(profile="quick", config_path=str(config))

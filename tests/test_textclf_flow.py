@@ -50,14 +50,12 @@ def write_config(directory: Path, name: str = "textclf-test.yaml", **overrides) 
 
 
 @pytest.fixture(scope="module")
-def trained(prefect_server, tmp_path_factory):
+def trained(prefect_server, tmp_path_factory, workspace_env):
     """A workspace where the flow ran once on both tasks; yields (workspace, config, seconds)."""
     from pipelines.textclf import textclf_flow
 
     workspace = tmp_path_factory.mktemp("textclf-workspace")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SEQPIPE_WORKSPACE", str(workspace))
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with workspace_env(workspace):
         config = write_config(workspace)
         started = time.perf_counter()
         textclf_flow(profile="quick", config_path=str(config))
