@@ -12,7 +12,7 @@ import mlflow.tensorflow
 import numpy as np
 import pandas as pd
 
-from components.config import config_digest, flatten
+from components.config import flatten
 from components.configs.forecasting import ForecastingConfig, ResolvedRun
 from components.evaluation import plot_forecast, plot_learning_curves, regression_metrics
 from components.models.forecasting import NaiveSeasonal, make_forecaster
@@ -29,12 +29,16 @@ from components.preprocessing.series import (
 from components.registry import Candidate
 from components.serving import log_forecaster
 from components.sources import load_series_table, read_table_file
-from components.tracking import git_commit
-from components.validation import DataValidationError, validate_series_table
+from components.stages.common import (
+    MODEL_URI_TAG,
+    logged_model_uri,
+    provenance_tags,
+    write_report,
+)
+from components.validation import validate_series_table
 from components.versioning import DataVersion, track_data, write_raw_table
 
 FAMILY = "forecasting"
-MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,7 @@ def validate(frame: pd.DataFrame, config: ForecastingConfig, report_dir: Path) -
         frequency = infer_frequency(frame[dataset.date_column], dataset.frequency)
     except (KeyError, ValueError, TypeError):
         frequency = "D"  # the suite then reports what is wrong with the dates
-    report = validate_series_table(frame, dataset, covariates, frequency)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / "validation.json"
-    path.write_text(report.to_json())
-    if not report.success:
-        raise DataValidationError(report)
-    return path
+    return write_report(validate_series_table(frame, dataset, covariates, frequency), report_dir)
 
 
 def prepare(frame: pd.DataFrame, config: ForecastingConfig, data: DataVersion) -> PreparedSeries:
@@ -106,18 +104,11 @@ def run_tags(
     config: ForecastingConfig, run: ResolvedRun, prepared: PreparedSeries, project_dir: Path
 ) -> dict[str, str]:
     """Tags every model run carries: what data, code and config produced it."""
-    return {
-        "seqpipe.family": FAMILY,
-        "seqpipe.kind": "model",
+    identity = {
         "seqpipe.model": run.name,
         "seqpipe.registered_model": model_name(config, run.horizon),
-        "seqpipe.profile": config.profile,
-        "data.dvc_hash": prepared.data.dvc_hash,
-        "data.file_md5": prepared.data.file_md5,
-        "data.path": prepared.data.path,
-        "git.commit": git_commit(project_dir),
-        "config.digest": config_digest(config),
     }
+    return provenance_tags(FAMILY, identity, config, prepared.data, project_dir)
 
 
 def train(
@@ -237,11 +228,6 @@ def evaluate(
             )
         )
     return metrics
-
-
-def logged_model_uri(run_id: str) -> str:
-    """The ``models:/`` URI of the model a training run logged."""
-    return mlflow.get_run(run_id).data.tags[MODEL_URI_TAG]
 
 
 def evaluation_key(prepared: PreparedSeries, config: ForecastingConfig, horizon: int) -> str:

@@ -20,7 +20,7 @@ from components.classification import (
     plot_compared_curves,
     plot_confusion_matrix,
 )
-from components.config import config_digest, flatten
+from components.config import flatten
 from components.configs.textclf import ModelRun, ResolvedTextRun, TextclfConfig, TextTask
 from components.evaluation import plot_learning_curves
 from components.models.textclf import TextClassifier, TfidfBaseline, builder
@@ -28,13 +28,17 @@ from components.preprocessing.text import SPLITS
 from components.preprocessing.vectorizer import WordVectorizer
 from components.registry import Candidate
 from components.serving import log_text_classifier
+from components.stages.common import (
+    MODEL_URI_TAG,
+    logged_model_uri,
+    provenance_tags,
+    write_report,
+)
 from components.text_sources import load_text_table
-from components.tracking import git_commit
-from components.validation import DataValidationError, validate_text_table
+from components.validation import validate_text_table
 from components.versioning import DataVersion, track_data, write_raw_table
 
 FAMILY = "textclf"
-MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
 EXAMPLE_TEXTS = 3  # test texts logged as the model's input example
 
 
@@ -87,13 +91,7 @@ def read_raw(workspace: Path, data: DataVersion) -> pd.DataFrame:
 
 def validate(frame: pd.DataFrame, task: TextTask, task_name: str, report_dir: Path) -> Path:
     """Run the text suite; write its JSON result; raise ``DataValidationError`` on failure."""
-    report = validate_text_table(frame, task, task_name)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    path = report_dir / "validation.json"
-    path.write_text(report.to_json())
-    if not report.success:
-        raise DataValidationError(report)
-    return path
+    return write_report(validate_text_table(frame, task, task_name), report_dir)
 
 
 def prepare(
@@ -123,19 +121,12 @@ def run_tags(
     config: TextclfConfig, prepared: PreparedText, model: str, project_dir: Path
 ) -> dict[str, str]:
     """Tags every model run carries: what data, code and config produced it."""
-    return {
-        "seqpipe.family": FAMILY,
-        "seqpipe.kind": "model",
+    identity = {
         "seqpipe.task": prepared.task_name,
         "seqpipe.model": model,
         "seqpipe.registered_model": model_name(prepared.task_name),
-        "seqpipe.profile": config.profile,
-        "data.dvc_hash": prepared.data.dvc_hash,
-        "data.file_md5": prepared.data.file_md5,
-        "data.path": prepared.data.path,
-        "git.commit": git_commit(project_dir),
-        "config.digest": config_digest(config),
     }
+    return provenance_tags(FAMILY, identity, config, prepared.data, project_dir)
 
 
 def _log_data_params(prepared: PreparedText) -> None:
@@ -292,11 +283,6 @@ class PrefixedMetricsCallback(keras.callbacks.Callback):
             {f"{self.prefix}{name}": float(value) for name, value in (logs or {}).items()},
             step=epoch,
         )
-
-
-def logged_model_uri(run_id: str) -> str:
-    """The ``models:/`` URI of the model a training run logged."""
-    return mlflow.get_run(run_id).data.tags[MODEL_URI_TAG]
 
 
 def evaluate(
