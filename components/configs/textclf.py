@@ -80,7 +80,7 @@ class TextArchitecture(StrictModel):
     # What the output layer reads from the last recurrent layer: its final state ("last"), or
     # the mean and the maximum of its states over every word ("mean_max"; padding steps are
     # left out when masking), which keeps early words from fading away in long texts.
-    pooling: Literal["last", "mean_max"] = "last"
+    pooling: Literal["last", "mean_max"] = "mean_max"
 
 
 class TextTrainingConfig(TrainingConfig):
