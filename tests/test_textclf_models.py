@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -165,6 +166,55 @@ def test_classifier_fits_saves_and_reloads_on_raw_strings(
     np.testing.assert_allclose(
         reloaded.predict_proba(["great tea", "stale unknownword chips"]), probabilities, rtol=1e-5
     )
+
+
+class InterruptAfterFirstEpoch(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 0:
+            raise KeyboardInterrupt("machine went away")
+
+
+class EpochCount(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.epochs = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+
+
+def test_interrupted_pretrained_run_resumes_without_repeating_finished_work(tmp_path) -> None:
+    vectorizer = WordVectorizer(vocabulary_size=40, sequence_length=6).fit(TEXTS["train"])
+    training = TextTrainingConfig(epochs=2, batch_size=8, patience=5, max_train_batches=2)
+    run = TextclfConfig(tasks={}, models=[], architecture=TINY, training=training).resolve(
+        ModelRun(name="lstm", pretrained=True)
+    )
+    ids = {split: vectorizer.transform(texts) for split, texts in TEXTS.items()}
+    pretraining = PretrainingConfig(epochs=3, batch_size=8, max_train_batches=2)
+    backup = tmp_path / "backup"
+
+    def fit(**callbacks):
+        classifier = TextClassifier(run, ["great", "other"], vectorizer)
+        history = classifier.fit(ids, LABELS, backup, pretraining=pretraining, **callbacks)
+        return classifier, history
+
+    # Stopped during pretraining: the language model resumes after its first epoch.
+    with pytest.raises(KeyboardInterrupt):
+        fit(pretraining_callbacks=[InterruptAfterFirstEpoch()])
+    language_model_epochs = EpochCount()
+    # Stopped during fine-tuning: the finished language model is kept.
+    with pytest.raises(KeyboardInterrupt):
+        fit(
+            pretraining_callbacks=[language_model_epochs],
+            callbacks=[InterruptAfterFirstEpoch()],
+        )
+    assert language_model_epochs.epochs == 2
+    again = EpochCount()
+    classifier, history = fit(pretraining_callbacks=[again])
+    assert again.epochs == 0  # reloaded, not pretrained again
+    assert len(classifier.pretraining_history_["loss"]) == 2
+    assert len(history["loss"]) == 1  # the classifier's first epoch was restored
+    assert not backup.exists()  # everything is removed once the classifier is fitted
 
 
 def test_tfidf_baseline_scores_every_label() -> None:

@@ -242,12 +242,22 @@ def pretrain_language_model(
     validation_ids: np.ndarray,
     seed: int,
     callbacks: list[Any] | None = None,
+    backup_dir: Path | None = None,
 ) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Train the language model on the training texts; return it and its history."""
+    """Train the language model on the training texts; return it and its history.
+
+    With ``backup_dir`` an interrupted pretraining resumes from its last finished epoch, and a
+    finished one is kept there (weights and history), so a classifier interrupted during
+    fine-tuning does not pretrain again when it resumes.
+    """
     seed_everything(seed)
     model = build_language_model(
         config, vocabulary_size, word_log_frequencies(train_ids, vocabulary_size)
     )
+    finished = backup_dir / "language_model.weights.h5" if backup_dir else None
+    if finished is not None and finished.exists():
+        model.load_weights(finished)
+        return model, json.loads(finished.with_name("language_model_history.json").read_text())
     model.compile(
         optimizer=make_optimizer(pretraining.optimizer),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -256,17 +266,27 @@ def pretrain_language_model(
     train = next_word_dataset(train_ids, pretraining.batch_size, shuffle=True, seed=seed)
     if pretraining.max_train_batches:
         train = train.take(pretraining.max_train_batches)
-    history = model.fit(
+    resumable = (
+        [keras.callbacks.BackupAndRestore(str(backup_dir / "language_model_epochs"))]
+        if backup_dir
+        else []
+    )
+    fitted = model.fit(
         train,
         epochs=pretraining.epochs,
         verbose=0,
-        callbacks=callbacks or [],
+        callbacks=resumable + list(callbacks or []),
         shuffle=False,  # the dataset shuffles itself, seeded
         validation_data=next_word_dataset(
             validation_ids, pretraining.batch_size, shuffle=False, seed=seed
         ),
     )
-    return model, {name: [float(v) for v in values] for name, values in history.history.items()}
+    history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
+    if finished is not None:
+        finished.parent.mkdir(parents=True, exist_ok=True)
+        model.save_weights(finished)
+        finished.with_name("language_model_history.json").write_text(json.dumps(history))
+    return model, history
 
 
 def transfer_pretrained(language_model: keras.Model, classifier: keras.Model) -> None:
@@ -360,7 +380,8 @@ class TextClassifier:
         Args:
             ids: token ids per split (``train``, ``validation``).
             targets: label ids per split.
-            backup_dir: ``BackupAndRestore`` state, so an interrupted fit resumes.
+            backup_dir: ``BackupAndRestore`` state, so an interrupted fit resumes (the language
+                model of a ``pretrained`` run included); removed once the classifier is fitted.
             pretraining: how to train the language model of a ``pretrained`` run.
             callbacks: extra Keras callbacks of the classifier's fit.
             pretraining_callbacks: Keras callbacks of the language model's fit.
@@ -382,6 +403,7 @@ class TextClassifier:
                 ids["validation"],
                 training.seed,
                 pretraining_callbacks,
+                backup_dir=backup_dir,
             )
             transfer_pretrained(language_model, classifier)
         binary = len(self.labels) == 2
