@@ -19,34 +19,28 @@ import yaml
 
 from bench import run_header, write_results
 from components.configs.textclf import DEFAULT_CONFIG, load_textclf_config
-from components.stages.textclf import FAMILY
+from components.stages.textclf import FAMILY, model_name
 
 BASELINE = "tfidf_logreg"
 
 
 def model_scores(task: str) -> list[dict[str, Any]]:
-    """Every finished run of a task in the workspace's store: name, seed and test scores."""
-    from mlflow import MlflowClient
+    """Every scored run of a task in the workspace's store: name, seed and test scores (the
+    baseline logs no training seed: -1)."""
+    from components.leaderboard import leaderboard_rows
 
-    client = MlflowClient()
-    experiment = client.get_experiment_by_name(FAMILY)
-    runs = client.search_runs(
-        [experiment.experiment_id],
-        filter_string=(
-            f"tags.`seqpipe.task` = '{task}' and tags.`seqpipe.kind` = 'model' "
-            "and attributes.status = 'FINISHED'"
-        ),
-        max_results=1000,
+    rows = leaderboard_rows(
+        FAMILY, "test_macro_f1", True, ["test_accuracy"], limit=1000, params=["training.seed"]
     )
     return [
         {
-            "run": run.info.run_name,
-            "seed": int(run.data.params.get("training.seed", -1)),
-            "test_macro_f1": run.data.metrics["test_macro_f1"],
-            "test_accuracy": run.data.metrics["test_accuracy"],
+            "run": row["run"],
+            "seed": int(row["training.seed"] or -1),
+            "test_macro_f1": row["test_macro_f1"],
+            "test_accuracy": row["test_accuracy"],
         }
-        for run in runs
-        if "test_macro_f1" in run.data.metrics
+        for row in rows
+        if row["model"] == model_name(task)
     ]
 
 

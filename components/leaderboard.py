@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from mlflow import MlflowClient
@@ -10,9 +11,15 @@ from mlflow.exceptions import MlflowException
 
 
 def leaderboard_rows(
-    family: str, metric: str, greater_is_better: bool, extras: list[str], limit: int = 30
+    family: str,
+    metric: str,
+    greater_is_better: bool,
+    extras: list[str],
+    limit: int = 30,
+    params: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """The family's finished model runs, best ``metric`` first, with registry aliases."""
+    """The family's finished model runs, best ``metric`` first, with registry aliases and
+    the ``params`` asked for (``None`` where a run did not log one)."""
     client = MlflowClient()
     experiment = client.get_experiment_by_name(family)
     if experiment is None:
@@ -38,6 +45,7 @@ def leaderboard_rows(
                 "aliases": ", ".join(names),
                 metric: run.data.metrics.get(metric),
                 **{name: run.data.metrics.get(name) for name in extras},
+                **{name: run.data.params.get(name) for name in params},
                 "started": dt.datetime.fromtimestamp(run.info.start_time / 1000).strftime(
                     "%Y-%m-%d %H:%M"
                 ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -95,14 +96,30 @@ def log_forecaster(forecaster: Any, spec: FeatureSpec, example: pd.DataFrame) ->
     wrapper = ForecastingModel()
     wrapper.spec, wrapper.forecaster = spec, forecaster
     output = wrapper.predict(None, example)
-    with tempfile.TemporaryDirectory() as scratch:
-        directory = Path(scratch) / "forecaster"
+
+    def save(directory: Path) -> None:
         forecaster.save(directory)
         (directory / "feature_spec.json").write_text(spec.to_json())
+
+    return log_pyfunc(ForecastingModel(), "forecaster", save, example, output)
+
+
+def log_pyfunc(
+    python_model: mlflow.pyfunc.PythonModel,
+    artifact: str,
+    save: Callable[[Path], None],
+    example: Any,
+    output: Any,
+) -> str:
+    """Log a pyfunc whose state ``save`` writes into the artifact folder ``artifact``, with
+    the signature of ``example`` -> ``output`` and pinned requirements; return its URI."""
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch) / artifact
+        save(directory)
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=ForecastingModel(),
-            artifacts={"forecaster": str(directory)},
+            python_model=python_model,
+            artifacts={artifact: str(directory)},
             signature=mlflow.models.infer_signature(example, output),
             input_example=example,
             pip_requirements=pinned_requirements(),
@@ -198,15 +215,4 @@ def log_text_classifier(classifier: Any, example_texts: list[str]) -> str:
     wrapper.classifier = classifier
     example = list(example_texts)
     output = wrapper.predict(None, example)
-    with tempfile.TemporaryDirectory() as scratch:
-        directory = Path(scratch) / "classifier"
-        classifier.save(directory)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=TextClassifierModel(),
-            artifacts={"classifier": str(directory)},
-            signature=mlflow.models.infer_signature(example, output),
-            input_example=example,
-            pip_requirements=pinned_requirements(),
-        )
-    return info.model_uri
+    return log_pyfunc(TextClassifierModel(), "classifier", classifier.save, example, output)

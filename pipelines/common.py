@@ -113,6 +113,36 @@ def log_report(path: Path, run_id: str, artifact_dir: str = "validation") -> Non
     mlflow.MlflowClient().log_artifact(run_id, str(path), artifact_dir)
 
 
+def train_in_context(
+    train: Callable[..., Any],
+    prepared: Any,
+    config: Any,
+    run: Any,
+    context: RunContext,
+    key: str,
+    label: str,
+) -> Any:
+    """Call a family's training stage inside a task: the flow's store and parent run, a
+    resumable backup folder named by ``key``, and per-epoch progress in the task's log.
+
+    Every family's stage takes ``(prepared, config, run, experiment_id, parent_run_id,
+    backup_dir=, project_dir=, callbacks=)``.
+    """
+    from components.training import EpochLogger  # Keras: loaded by training tasks only
+
+    mlflow.set_tracking_uri(context.tracking_uri)
+    return train(
+        prepared,
+        config,
+        run,
+        context.experiment_id,
+        context.parent_run_id,
+        backup_dir=context.backups / key,
+        project_dir=PROJECT_DIR,
+        callbacks=[EpochLogger(label, get_run_logger())],
+    )
+
+
 def validate_and_report(check: Callable[[Path], Path], context: RunContext, key: str) -> str:
     """Run a validation stage writing into a report folder named by ``key``; the report is
     attached to the pipeline run whether the data passed or not. Returns the report's path.

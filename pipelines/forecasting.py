@@ -12,16 +12,15 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from components.configs.forecasting import ForecastingConfig, ResolvedRun, load_forecasting_config
 from components.registry import Candidate, GateDecision
 from components.stages import forecasting as stages
-from components.training import EpochLogger
 from components.validation import DataValidationError
 from components.versioning import DataVersion
 from pipelines.common import (
-    PROJECT_DIR,
     RunContext,
     by_key,
     cache_key,
     pipeline_run,
     register_candidates,
+    train_in_context,
     validate_and_report,
     workspace_dir,
 )
@@ -61,17 +60,7 @@ def train_task(
     context: RunContext,
     key: str,
 ) -> str:
-    mlflow.set_tracking_uri(context.tracking_uri)
-    return stages.train(
-        prepared,
-        config,
-        run,
-        context.experiment_id,
-        context.parent_run_id,
-        backup_dir=context.backups / key,
-        project_dir=PROJECT_DIR,
-        callbacks=[EpochLogger(run.key, get_run_logger())],
-    )
+    return train_in_context(stages.train, prepared, config, run, context, key, run.key)
 
 
 @task(name="evaluate", cache_key_fn=by_key, persist_result=True, task_run_name="evaluate-{run.key}")

@@ -14,7 +14,6 @@ from components.configs.textclf import ResolvedTextRun, TextclfConfig, load_text
 from components.registry import Candidate, GateDecision
 from components.stages import textclf as stages
 from components.stages.textclf import FAMILY
-from components.training import EpochLogger
 from components.validation import DataValidationError
 from components.versioning import DataVersion
 from pipelines.common import (
@@ -24,6 +23,7 @@ from pipelines.common import (
     cache_key,
     pipeline_run,
     register_candidates,
+    train_in_context,
     validate_and_report,
     workspace_dir,
 )
@@ -98,18 +98,8 @@ def train_task(
     context: RunContext,
     key: str,
 ) -> str:
-    mlflow.set_tracking_uri(context.tracking_uri)
     label = f"{prepared.task_name} {run.key}"
-    return stages.train(
-        prepared,
-        config,
-        run,
-        context.experiment_id,
-        context.parent_run_id,
-        backup_dir=context.backups / key,
-        project_dir=PROJECT_DIR,
-        callbacks=[EpochLogger(label, get_run_logger())],
-    )
+    return train_in_context(stages.train, prepared, config, run, context, key, label)
 
 
 @task(
@@ -232,19 +222,9 @@ def textclf_flow(
 def trial_task(
     prepared: stages.PreparedText, config: TextclfConfig, run: ResolvedTextRun, context: RunContext
 ) -> dict[str, list[float]]:
-    mlflow.set_tracking_uri(context.tracking_uri)
     label = f"{prepared.task_name} {run.name}-{run.training.optimizer.name}"
     key = cache_key("trial", run, *_data_key(prepared, context))
-    return stages.train_trial(
-        prepared,
-        config,
-        run,
-        context.experiment_id,
-        context.parent_run_id,
-        backup_dir=context.backups / key,
-        project_dir=PROJECT_DIR,
-        callbacks=[EpochLogger(label, get_run_logger())],
-    )
+    return train_in_context(stages.train_trial, prepared, config, run, context, key, label)
 
 
 @flow(name="textclf-optimizers", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))

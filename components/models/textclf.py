@@ -48,7 +48,7 @@ class MaskedGlobalMaxPooling1D(layers.Layer):
 
     def call(self, inputs, mask=None):
         if mask is not None:
-            lowest = keras.ops.full_like(inputs, float(np.finfo("float32").min))
+            lowest = float(np.finfo("float32").min)
             inputs = keras.ops.where(keras.ops.expand_dims(mask, -1), inputs, lowest)
         return keras.ops.max(inputs, axis=1)
 
@@ -255,9 +255,10 @@ def pretrain_language_model(
         config, vocabulary_size, word_log_frequencies(train_ids, vocabulary_size)
     )
     finished = backup_dir / "language_model.weights.h5" if backup_dir else None
+    finished_history = backup_dir / "language_model_history.json" if backup_dir else None
     if finished is not None and finished.exists():
         model.load_weights(finished)
-        return model, json.loads(finished.with_name("language_model_history.json").read_text())
+        return model, json.loads(finished_history.read_text())
     model.compile(
         optimizer=make_optimizer(pretraining.optimizer),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -285,7 +286,7 @@ def pretrain_language_model(
     if finished is not None:
         finished.parent.mkdir(parents=True, exist_ok=True)
         model.save_weights(finished)
-        finished.with_name("language_model_history.json").write_text(json.dumps(history))
+        finished_history.write_text(json.dumps(history))
     return model, history
 
 

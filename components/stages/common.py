@@ -16,13 +16,20 @@ MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation a
 
 
 def provenance_tags(
-    family: str, identity: dict[str, str], config: Any, data: DataVersion, project_dir: Path
+    family: str,
+    identity: dict[str, str],
+    config: Any,
+    data: DataVersion,
+    project_dir: Path,
+    parent_run_id: str | None = None,
 ) -> dict[str, str]:
-    """Tags every model run carries: what it is (``identity``: model, registered model, ...)
-    and what data, code and config produced it."""
+    """Tags every model run carries: what it is (``identity``: model, registered model, ...),
+    what data, code and config produced it, and the pipeline run it nests under, if any."""
+    parent = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
     return {
         "seqpipe.family": family,
         "seqpipe.kind": "model",
+        **parent,
         **identity,
         "seqpipe.profile": config.profile,
         "data.dvc_hash": data.dvc_hash,

@@ -101,14 +101,18 @@ def prepare(frame: pd.DataFrame, config: ForecastingConfig, data: DataVersion) -
 
 
 def run_tags(
-    config: ForecastingConfig, run: ResolvedRun, prepared: PreparedSeries, project_dir: Path
+    config: ForecastingConfig,
+    run: ResolvedRun,
+    prepared: PreparedSeries,
+    project_dir: Path,
+    parent_run_id: str | None = None,
 ) -> dict[str, str]:
     """Tags every model run carries: what data, code and config produced it."""
     identity = {
         "seqpipe.model": run.name,
         "seqpipe.registered_model": model_name(config, run.horizon),
     }
-    return provenance_tags(FAMILY, identity, config, prepared.data, project_dir)
+    return provenance_tags(FAMILY, identity, config, prepared.data, project_dir, parent_run_id)
 
 
 def train(
@@ -129,9 +133,7 @@ def train(
     features = build_features(prepared.frame, spec)
     targets = target_matrix(features[:, 0], run.horizon)
     forecaster = make_forecaster(run, config.window, prepared.seasonal_period)
-    tags = run_tags(config, run, prepared, project_dir)
-    if parent_run_id:
-        tags["mlflow.parentRunId"] = parent_run_id
+    tags = run_tags(config, run, prepared, project_dir, parent_run_id)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run.key, tags=tags) as active:
         family_config = config.model_dump(mode="json", exclude={"models"})
         family_config.update(run.model_dump(mode="json"))

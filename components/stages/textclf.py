@@ -118,7 +118,11 @@ def prepare(
 
 
 def run_tags(
-    config: TextclfConfig, prepared: PreparedText, model: str, project_dir: Path
+    config: TextclfConfig,
+    prepared: PreparedText,
+    model: str,
+    project_dir: Path,
+    parent_run_id: str | None = None,
 ) -> dict[str, str]:
     """Tags every model run carries: what data, code and config produced it."""
     identity = {
@@ -126,7 +130,7 @@ def run_tags(
         "seqpipe.model": model,
         "seqpipe.registered_model": model_name(prepared.task_name),
     }
-    return provenance_tags(FAMILY, identity, config, prepared.data, project_dir)
+    return provenance_tags(FAMILY, identity, config, prepared.data, project_dir, parent_run_id)
 
 
 def _log_data_params(prepared: PreparedText) -> None:
@@ -185,9 +189,7 @@ def train_baseline(
         "test_accuracy_majority": guess["accuracy"],
         "test_macro_f1_majority": guess["macro_f1"],
     }
-    tags = run_tags(config, prepared, "tfidf_logreg", project_dir)
-    if parent_run_id:
-        tags["mlflow.parentRunId"] = parent_run_id
+    tags = run_tags(config, prepared, "tfidf_logreg", project_dir, parent_run_id)
     with mlflow.start_run(experiment_id=experiment_id, run_name="tfidf_logreg", tags=tags) as run:
         mlflow.log_params(
             flatten(
@@ -226,9 +228,7 @@ def train(
 
     Returns the MLflow run id.
     """
-    tags = run_tags(config, prepared, run.name, project_dir)
-    if parent_run_id:
-        tags["mlflow.parentRunId"] = parent_run_id
+    tags = run_tags(config, prepared, run.name, project_dir, parent_run_id)
     classifier = make_classifier(prepared, run)
     with mlflow.start_run(experiment_id=experiment_id, run_name=run.key, tags=tags) as active:
         run_config = config.model_dump(mode="json", exclude={"models", "tasks", "optimizer_study"})
@@ -393,9 +393,8 @@ def train_trial(
     """Train one optimizer's model (``run.training.optimizer``) as a child run of the study;
     return its history."""
     optimizer = run.training.optimizer
-    tags = run_tags(config, prepared, run.name, project_dir) | {
+    tags = run_tags(config, prepared, run.name, project_dir, study_run_id) | {
         "seqpipe.kind": "optimizer-trial",
-        "mlflow.parentRunId": study_run_id,
         "seqpipe.optimizer": optimizer.name,
     }
     classifier = make_classifier(prepared, run)
