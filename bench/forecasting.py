@@ -17,21 +17,20 @@ import numpy as np
 import yaml
 
 from bench import run_header, write_results
-from components.configs.forecasting import (
-    DEFAULT_CONFIG,
-    ForecastingConfig,
-    load_forecasting_config,
-)
-from components.evaluation import regression_metrics
-from components.models.forecasting import StateSpaceForecaster, make_forecaster
-from components.preprocessing.series import (
+from components.families import get_family
+from components.families.forecasting.config import ForecastingConfig
+from components.families.forecasting.evaluation import regression_metrics
+from components.families.forecasting.features import (
     build_features,
     covariate_columns,
     feature_spec,
     split_positions,
     target_matrix,
 )
-from components.sources import load_series_table
+from components.families.forecasting.models import StateSpaceForecaster, make_forecaster
+from components.families.forecasting.sources import load_series_table
+
+FAMILY = "forecasting"
 
 
 def rolling_sarima(config: ForecastingConfig, refit_days: int | None) -> dict[str, float]:
@@ -98,17 +97,20 @@ def bare_keras(config: ForecastingConfig) -> float:
 
 def pipeline(config_path: Path, workspace: Path, profile: str) -> tuple[float, float, list[dict]]:
     """Seconds of a first and of a cached second flow run, and the resulting leaderboard."""
-    from components.leaderboard import leaderboard_rows
-    from pipelines.forecasting import forecasting_flow
+    from components.core.leaderboard import leaderboard_rows
+    from pipelines.flow import pipeline_flow
 
     os.environ["SEQPIPE_WORKSPACE"] = str(workspace)
     started = time.perf_counter()
-    forecasting_flow(profile=profile, config_path=str(config_path))
+    pipeline_flow("forecasting", profile=profile, config_path=str(config_path))
     first = time.perf_counter() - started
     started = time.perf_counter()
-    forecasting_flow(profile=profile, config_path=str(config_path))
+    pipeline_flow("forecasting", profile=profile, config_path=str(config_path))
     cached = time.perf_counter() - started
-    rows = leaderboard_rows("forecasting", "test_mae", False, ["test_mae_vs_naive"], limit=100)
+    gate = get_family(FAMILY).load_config(config_path, profile).gate
+    rows = leaderboard_rows(
+        FAMILY, gate.metric, gate.greater_is_better, ["test_mae_vs_naive"], limit=100
+    )
     return first, cached, rows
 
 
@@ -131,7 +133,8 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["quality", "sarima", "overhead"])
     args = parser.parse_args()
 
-    document = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    family = get_family(FAMILY)
+    document = yaml.safe_load(family.default_config.read_text())
     # One model at a time in both the flow and the bare script, so the comparison is fair.
     document["parallel_models"] = 1
     if args.models:
@@ -142,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         config_path = Path(scratch) / "forecasting.yaml"
         config_path.write_text(yaml.safe_dump(document, sort_keys=False))
-        config = load_forecasting_config(config_path, args.profile)
+        config = family.load_config(config_path, args.profile)
         if "sarima" not in args.skip:
             results["rolling_sarima"] = rolling_sarima(config, args.refit_days)
             print(json.dumps(results["rolling_sarima"], indent=2))

@@ -18,17 +18,19 @@ from typing import Any
 import yaml
 
 from bench import run_header, write_results
-from components.configs.textclf import DEFAULT_CONFIG, load_textclf_config
-from components.stages.textclf import FAMILY, model_name
+from components.families import get_family
 
+FAMILY = "textclf"
 BASELINE = "tfidf_logreg"
 
 
 def model_scores(task: str) -> list[dict[str, Any]]:
-    """Every scored run of a task in the workspace's store: name, seed and test scores (the
-    baseline logs no training seed: -1)."""
-    from components.leaderboard import leaderboard_rows
+    """Every scored run of a task in the workspace's store: name, seed and test scores."""
+    from components.core.leaderboard import leaderboard_rows
 
+    family = get_family(FAMILY)
+    config = family.load_config()
+    registered = family.registered_model(config, task, family.runs(config, None)[0])
     rows = leaderboard_rows(
         FAMILY, "test_macro_f1", True, ["test_accuracy"], limit=1000, params=["training.seed"]
     )
@@ -40,7 +42,7 @@ def model_scores(task: str) -> list[dict[str, Any]]:
             "test_accuracy": row["test_accuracy"],
         }
         for row in rows
-        if row["model"] == model_name(task)
+        if row["model"] == registered
     ]
 
 
@@ -97,15 +99,20 @@ def run_flows(
     config_path: Path, workspace: Path, profile: str, tasks: list[str], study: bool
 ) -> dict[str, Any]:
     """Run the family flow (and the optimizer study) on a scratch workspace; return its study."""
-    from pipelines.textclf import optimizer_study_flow, textclf_flow
+    from pipelines.flow import pipeline_flow, study_flow
 
     os.environ["SEQPIPE_WORKSPACE"] = str(workspace)
     for task in tasks:
-        textclf_flow(profile=profile, config_path=str(config_path), task=task)
+        pipeline_flow("textclf", profile=profile, config_path=str(config_path), task=task)
     if not study:
         return {}
-    summary = optimizer_study_flow(
-        task="finefoods", model="gru", profile=profile, config_path=str(config_path)
+    summary = study_flow(
+        FAMILY,
+        "optimizers",
+        task="finefoods",
+        model="gru",
+        profile=profile,
+        config_path=str(config_path),
     )
     return {"task": "finefoods", "model": "gru", "optimizers": summary.to_dict(orient="records")}
 
@@ -122,7 +129,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    document = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    family = get_family(FAMILY)
+    document = yaml.safe_load(family.default_config.read_text())
     # One model at a time: threads sharing two cores make a seed's run irreproducible.
     document["parallel_models"] = 1
     if args.models:
@@ -136,7 +144,7 @@ def main() -> None:
             document["training"]["seed"] = seed
             config_path = Path(scratch) / f"textclf-seed{seed}.yaml"
             config_path.write_text(yaml.safe_dump(document, sort_keys=False))
-            load_textclf_config(config_path, args.profile)  # fails early on a bad override
+            family.load_config(config_path, args.profile)  # fails early on a bad override
             wants_study = index == 0 and not args.skip_study
             study = run_flows(config_path, workspace, args.profile, tasks, wants_study)
             if study:

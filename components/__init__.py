@@ -1,1 +1,1 @@
-"""Framework-agnostic building blocks: sources, validation, features, models, tracking."""
+"""Pipelines for sequence and generative models: shared machinery and one folder per family."""

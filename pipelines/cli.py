@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from components.families import family_names
+
 app = typer.Typer(
     help="Production pipelines for sequence and generative deep-learning models.",
     no_args_is_help=True,
@@ -18,26 +20,7 @@ app = typer.Typer(
 )
 console = Console(width=max(Console().width, 120))
 
-FAMILIES = ["forecasting", "textclf"]
 TEXT_COLUMNS = {"run", "version", "aliases", "started"}
-LEADERBOARD_METRICS = {
-    "forecasting": ("test_mae", False, ["test_mae_vs_naive", "test_rmse"]),
-    "textclf": ("test_macro_f1", True, ["test_accuracy", "test_macro_f1_baseline"]),
-}
-FAMILIES_WITH_TASKS = {"textclf"}  # their flows take ``task`` (default: every task of the config)
-
-
-def _flows():
-    from pipelines.forecasting import forecasting_flow
-    from pipelines.textclf import textclf_flow
-
-    return {"forecasting": forecasting_flow, "textclf": textclf_flow}
-
-
-def _optimizer_studies():
-    from pipelines.textclf import optimizer_study_flow
-
-    return {"textclf": optimizer_study_flow}
 
 
 def _quiet_libraries() -> None:
@@ -45,6 +28,8 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
     # Pipelines run offline by default; the Prefect server must not try to phone home.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary local server competes with TensorFlow's import for two cores at start.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 
 ProfileOption = Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")]
@@ -54,59 +39,77 @@ ConfigOption = Annotated[
 ]
 
 
+def _family(name: str) -> str:
+    if name not in family_names():
+        raise typer.BadParameter(f"unknown family {name!r}; valid: {family_names()}")
+    return name
+
+
 @app.command()
 def run(
-    family: Annotated[str, typer.Argument(help=f"One of {FAMILIES}, or 'all'.")],
+    family: Annotated[str, typer.Argument(help=f"One of {family_names()}, or 'all'.")],
     model: Annotated[
         list[str] | None,
         typer.Option(
             "--model",
             "-m",
-            help="Train only these models (repeatable); default: all in the config.",
+            help="Train only these models (repeatable); default: all in the config. "
+            "The family's baselines always train too.",
         ),
     ] = None,
     profile: ProfileOption = "quick",
     config: ConfigOption = None,
     task: Annotated[
-        str | None,
-        typer.Option(
-            help=f"Only this task of the config (families {sorted(FAMILIES_WITH_TASKS)}); "
-            "default: every task."
-        ),
+        str | None, typer.Option(help="Only this task of the config; default: every task.")
     ] = None,
 ) -> None:
     """Run a family's pipeline: ingest, validate, prepare, train, evaluate, register."""
-    if family != "all" and family not in FAMILIES:
-        raise typer.BadParameter(f"unknown family {family!r}; valid: {[*FAMILIES, 'all']}")
     if family == "all" and (model or config or task):
         raise typer.BadParameter("--model, --config and --task apply to a single family, not 'all'")
-    if task and family not in FAMILIES_WITH_TASKS:
-        raise typer.BadParameter(f"--task applies to {sorted(FAMILIES_WITH_TASKS)}, not {family!r}")
+    names = family_names() if family == "all" else [_family(family)]
     _quiet_libraries()
-    flows = _flows()
+    from pipelines.flow import ModelsFailed, pipeline_flow
+
     started = time.perf_counter()
-    for name in FAMILIES if family == "all" else [family]:
+    failed: dict[str, str] = {}
+    for name in names:
         console.rule(f"[bold]{name}[/bold] ({profile} profile)")
-        flows[name](
-            profile=profile,
-            models=model or None,
-            config_path=str(config) if config else None,
-            **({"task": task} if task else {}),
-        )
+        try:
+            pipeline_flow(
+                family=name,
+                profile=profile,
+                models=model or None,
+                config_path=str(config) if config else None,
+                task=task,
+            )
+        except ModelsFailed as error:
+            failed |= {f"{name} {key}": message for key, message in error.failures.items()}
         _print_leaderboard(name)
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
     _print_ui_hint()
+    if failed:
+        table = Table(title="models that failed (every other model was registered)")
+        table.add_column("model")
+        table.add_column("error")
+        for key, message in failed.items():
+            table.add_row(key, message.splitlines()[0][:200])
+        console.print(table)
+        raise typer.Exit(1)
 
 
 @app.command()
 def leaderboard(
-    family: Annotated[str, typer.Argument(help=f"One of {FAMILIES}.")],
+    family: Annotated[str, typer.Argument(help=f"One of {family_names()}.")],
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
 ) -> None:
-    """Show a family's model runs from MLflow, best first."""
-    if family not in FAMILIES:
-        raise typer.BadParameter(f"unknown family {family!r}; valid: {FAMILIES}")
-    _print_leaderboard(family, limit)
+    """Show a family's model runs from MLflow, best first, one table per registered model."""
+    _print_leaderboard(_family(family), limit)
+
+
+def _families_with(study: str) -> list[str]:
+    from components.families import get_family
+
+    return [name for name in family_names() if study in get_family(name).studies]
 
 
 @app.command()
@@ -121,12 +124,19 @@ def optimizers(
 ) -> None:
     """Train one model with SGD, momentum, AdaGrad, RMSProp and Adam as child runs of one parent
     run, and plot their validation curves together."""
-    studies = _optimizer_studies()
+    studies = _families_with("optimizers")
     if family not in studies:
-        raise typer.BadParameter(f"no optimizer study for {family!r}; valid: {sorted(studies)}")
+        raise typer.BadParameter(f"no optimizer study for {family!r}; valid: {studies}")
     _quiet_libraries()
-    summary = studies[family](
-        task=task, model=model, profile=profile, config_path=str(config) if config else None
+    from pipelines.flow import study_flow
+
+    summary = study_flow(
+        family=family,
+        study="optimizers",
+        task=task,
+        model=model,
+        profile=profile,
+        config_path=str(config) if config else None,
     )
     table = Table(title=f"{family} {task}: {model} by optimizer (best validation loss first)")
     for column in summary.columns:
@@ -144,7 +154,7 @@ def rollback(
     model_name: Annotated[str, typer.Argument(help="Registered model, e.g. forecasting-chicago.")],
 ) -> None:
     """Point the champion alias back at the previous champion."""
-    from components import registry, tracking
+    from components.core import registry, tracking
     from pipelines.common import workspace_dir
 
     tracking.configure(workspace_dir())
@@ -157,7 +167,7 @@ def rollback(
 
 @app.command()
 def serve(
-    family: Annotated[str, typer.Argument(help=f"One of {FAMILIES}.")],
+    family: Annotated[str, typer.Argument(help=f"One of {family_names()}.")],
     cron: Annotated[str, typer.Option(help="Cron schedule of the retrain.")] = "0 3 * * *",
     profile: Annotated[str, typer.Option(help="Config profile the schedule runs.")] = "full",
 ) -> None:
@@ -165,13 +175,11 @@ def serve(
 
     Needs a Prefect server: run `prefect server start` and set PREFECT_API_URL first.
     """
-    from pipelines.deployments import deployment_for
-
-    if family not in FAMILIES:
-        raise typer.BadParameter(f"unknown family {family!r}; valid: {FAMILIES}")
     from prefect import serve as prefect_serve
 
-    prefect_serve(deployment_for(family, cron=cron, profile=profile))
+    from pipelines.deployments import deployment_for
+
+    prefect_serve(deployment_for(_family(family), cron=cron, profile=profile))
 
 
 @app.command()
@@ -181,7 +189,7 @@ def ui(
     ] = False,
 ) -> None:
     """Print (or run) the command that opens the MLflow UI on this workspace."""
-    from components import tracking
+    from components.core import tracking
     from pipelines.common import workspace_dir
 
     if not launch:
@@ -194,7 +202,7 @@ def ui(
 
 
 def _print_ui_hint() -> None:
-    from components import tracking
+    from components.core import tracking
     from pipelines.common import workspace_dir
 
     console.print(
@@ -204,14 +212,17 @@ def _print_ui_hint() -> None:
 
 
 def _print_leaderboard(family: str, limit: int = 30) -> None:
-    from components import tracking
-    from components.leaderboard import leaderboard_rows
+    from components.core import tracking
+    from components.core.leaderboard import leaderboard_rows
+    from components.families import get_family
     from pipelines.common import workspace_dir
 
     tracking.configure(workspace_dir())
-    metric, greater, extras = LEADERBOARD_METRICS[family]
+    chosen = get_family(family)
+    gate = chosen.load_config().gate
+    metric, extras = gate.metric, list(chosen.leaderboard_columns)
     # One table per registered model: only its runs share test data (task, horizon).
-    rows = leaderboard_rows(family, metric, greater, extras, limit=1000)
+    rows = leaderboard_rows(family, metric, gate.greater_is_better, extras, limit=1000)
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row["model"], []).append(row)

@@ -12,14 +12,13 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
 def chicago() -> pd.DataFrame:
     """The real Chicago ridership table, as ingested."""
-    from components.configs.forecasting import SeriesDataset
-    from components.sources import load_series_table
+    from components.families.forecasting.config import SeriesDataset
+    from components.families.forecasting.sources import load_series_table
 
     return load_series_table(SeriesDataset())
 
@@ -27,19 +26,19 @@ def chicago() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def finefoods() -> pd.DataFrame:
     """The real fine-food reviews table with its split, as ingested."""
-    from components.configs.textclf import load_textclf_config
-    from components.text_sources import load_text_table
+    from components.families.textclf.family import TextclfFamily
+    from components.families.textclf.sources import load_text_table
 
-    return load_text_table(load_textclf_config().tasks["finefoods"])
+    return load_text_table(TextclfFamily().load_config().tasks["finefoods"])
 
 
 @pytest.fixture(scope="session")
 def shakespeare() -> pd.DataFrame:
     """The real Shakespeare passages table with its by-play split, as ingested."""
-    from components.configs.textclf import load_textclf_config
-    from components.text_sources import load_text_table
+    from components.families.textclf.family import TextclfFamily
+    from components.families.textclf.sources import load_text_table
 
-    return load_text_table(load_textclf_config().tasks["shakespeare-genre"])
+    return load_text_table(TextclfFamily().load_config().tasks["shakespeare-genre"])
 
 
 def point_at_workspace(patch: pytest.MonkeyPatch, directory: Path) -> None:
@@ -73,7 +72,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def mlflow_store(workspace: Path) -> str:
     """MLflow tracking and registry pointed at the workspace's SQLite store."""
-    from components import tracking
+    from components.core import tracking
 
     uri = tracking.configure(workspace)
     yield uri

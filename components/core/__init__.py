@@ -1,0 +1,1 @@
+"""Family-agnostic machinery: config, tracking, data versioning, validation, training, registry."""

@@ -1,0 +1,265 @@
+"""MLflow Model Registry: challenger registration, a serving smoke test and the champion gate."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from components.core.config import GateConfig
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+PREVIOUS = "previous-champion"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A finished, evaluated run that may enter the registry."""
+
+    run_id: str
+    run_name: str
+    model_uri: str  # the logged model, models:/m-...
+    model_name: str  # registered model name, e.g. forecasting-chicago
+    score: float  # the gate metric on the test split
+    baseline_score: float  # the family baseline on the same test split
+    evaluation_key: str  # identifies the test data and split; equal keys mean comparable scores
+    is_baseline: bool = False  # the family baseline itself: champion when nothing beats it
+    data_version: str = ""  # DVC hash of the data it was trained and scored on
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """What the gate decided for one candidate, and why."""
+
+    model_name: str
+    version: str
+    promoted: bool
+    score: float
+    baseline_score: float
+    champion_version: str | None
+    champion_score: float | None
+    reason: str
+
+
+def register_best(
+    candidates: list[Candidate], config: GateConfig, rescore: Callable[[Candidate, str], float]
+) -> list[GateDecision]:
+    """Register the flow's pick per registered model as challenger and gate it.
+
+    Every other candidate stays a tracked run, tagged with why it was not registered, so the
+    registry holds only models a user could want.
+    """
+    decisions = []
+    by_model: dict[str, list[Candidate]] = {}
+    for item in candidates:
+        by_model.setdefault(item.model_name, []).append(item)
+    client = MlflowClient()
+    for name in sorted(by_model):
+        chosen = pick(by_model[name], config)
+        for item in by_model[name]:
+            if item is not chosen:
+                client.set_tag(item.run_id, "gate.decision", "not registered")
+                client.set_tag(
+                    item.run_id,
+                    "gate.reason",
+                    f"{chosen.run_name} scored better in this flow"
+                    if chosen
+                    else "no finite score",
+                )
+        if chosen is None:
+            continue
+        version = find_or_register(chosen)
+        decisions.append(gate(chosen, version, config, lambda uri, c=chosen: rescore(c, uri)))
+    return decisions
+
+
+def pick(candidates: list[Candidate], config: GateConfig) -> Candidate | None:
+    """The one candidate of a flow worth registering for one registered model.
+
+    The best-scoring model that beats the family baseline by the gate's margin, whatever its
+    framework; when none does, the baseline itself (a deployable model too). None when no
+    candidate has a finite score.
+    """
+    scored = [item for item in candidates if math.isfinite(item.score)]
+    ranked = sorted(scored, key=lambda item: item.score, reverse=config.greater_is_better)
+    for item in ranked:
+        if item.is_baseline or beats(item.score, item.baseline_score, config):
+            return item
+    return None
+
+
+def find_or_register(candidate: Candidate) -> str:
+    """Register the candidate's model (once per run) and point ``challenger`` at it."""
+    client = MlflowClient()
+    try:
+        client.get_registered_model(candidate.model_name)
+    except MlflowException:
+        client.create_registered_model(candidate.model_name)
+    existing = client.search_model_versions(
+        f"name = '{candidate.model_name}' and run_id = '{candidate.run_id}'"
+    )
+    if existing:
+        version = existing[0].version
+    else:
+        version = mlflow.register_model(
+            candidate.model_uri,
+            candidate.model_name,
+            tags={"evaluation_key": candidate.evaluation_key, "score": str(candidate.score)},
+        ).version
+    client.set_registered_model_alias(candidate.model_name, CHALLENGER, version)
+    return str(version)
+
+
+def smoke_test(model_name: str, version: str) -> None:
+    """Load a version back from the registry and score its own input example.
+
+    Raises:
+        RuntimeError: if loading fails or the output is empty or not finite.
+    """
+    uri = f"models:/{model_name}/{version}"
+    try:
+        model = mlflow.pyfunc.load_model(uri)
+        example = model.input_example
+        if example is None:
+            raise RuntimeError("the model has no input example")
+        output = model.predict(example)
+    except Exception as error:  # any failure here means the model cannot serve
+        raise RuntimeError(f"serving smoke test of {uri} failed: {error}") from error
+    values = np.asarray(
+        output.select_dtypes("number") if isinstance(output, pd.DataFrame) else output,
+        dtype="float64",
+    )
+    if values.size == 0 or not np.isfinite(values).all():
+        raise RuntimeError(f"serving smoke test of {uri} returned empty or non-finite output")
+
+
+def beats(score: float, other: float, gate: GateConfig) -> bool:
+    """Whether ``score`` beats ``other`` by the gate's relative margin."""
+    if gate.greater_is_better:
+        return score > other * (1 + gate.margin)
+    return score < other * (1 - gate.margin)
+
+
+def champion_score(
+    model_name: str,
+    candidate: Candidate,
+    rescore: Callable[[str], float],
+) -> tuple[str | None, float | None]:
+    """The current champion's version and its score on the candidate's test data.
+
+    A champion evaluated on other data (a new data version or split) is scored again with
+    ``rescore(model_uri)`` so that both numbers come from the same test days.
+    """
+    client = MlflowClient()
+    try:
+        champion = client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException:
+        return None, None
+    if champion.tags.get("evaluation_key") == candidate.evaluation_key:
+        return str(champion.version), float(champion.tags["score"])
+    return str(champion.version), rescore(f"models:/{model_name}/{champion.version}")
+
+
+def gate(
+    candidate: Candidate, version: str, config: GateConfig, rescore: Callable[[str], float]
+) -> GateDecision:
+    """Promote ``version`` to champion if it beats the champion (and, unless it is the
+    baseline itself, the family baseline); log why on the run and the version."""
+    client = MlflowClient()
+    champion_version, best = champion_score(candidate.model_name, candidate, rescore)
+    if champion_version == version:
+        reason, promoted = "already the champion", False
+    elif not math.isfinite(candidate.score):
+        reason, promoted = "score is not finite", False
+    elif not candidate.is_baseline and not beats(candidate.score, candidate.baseline_score, config):
+        reason, promoted = f"does not beat the baseline {candidate.baseline_score:.4f}", False
+    elif best is not None and not beats(candidate.score, best, config):
+        reason, promoted = f"does not beat champion v{champion_version} ({best:.4f})", False
+    else:
+        smoke_test(candidate.model_name, version)
+        if champion_version is not None:
+            client.set_registered_model_alias(candidate.model_name, PREVIOUS, champion_version)
+        client.set_registered_model_alias(candidate.model_name, CHAMPION, version)
+        if candidate.is_baseline:
+            reason = "no model beats the family baseline, so the baseline is champion"
+        else:
+            reason = "beats the baseline and the champion"
+        if best is None:
+            reason += "; first champion"
+        promoted = True
+    decision = GateDecision(
+        candidate.model_name,
+        version,
+        promoted,
+        candidate.score,
+        candidate.baseline_score,
+        champion_version,
+        best,
+        reason,
+    )
+    _log_decision(candidate, decision, config)
+    return decision
+
+
+def _log_decision(candidate: Candidate, decision: GateDecision, config: GateConfig) -> None:
+    client = MlflowClient()
+    verdict = "promoted" if decision.promoted else "kept"
+    client.set_tag(candidate.run_id, "gate.decision", verdict)
+    client.set_tag(candidate.run_id, "gate.reason", decision.reason)
+    client.set_tag(candidate.run_id, "gate.registered_version", decision.version)
+    client.log_metric(candidate.run_id, f"gate_baseline_{config.metric}", decision.baseline_score)
+    if decision.champion_score is not None:
+        client.log_metric(
+            candidate.run_id, f"gate_champion_{config.metric}", decision.champion_score
+        )
+    client.set_model_version_tag(
+        decision.model_name, decision.version, "gate.decision", f"{verdict}: {decision.reason}"
+    )
+    champion = (
+        f"champion v{decision.champion_version} {decision.champion_score:.4f}"
+        if decision.champion_score is not None
+        else "no champion before"
+    )
+    client.update_model_version(
+        decision.model_name,
+        decision.version,
+        description=(
+            f"{candidate.run_name}{' (the family baseline)' if candidate.is_baseline else ''}; "
+            f"data {candidate.data_version or 'unknown'}; {config.metric} "
+            f"{decision.score:.4f} (baseline {decision.baseline_score:.4f}, {champion}); "
+            f"gate: {verdict}, {decision.reason}."
+        ),
+    )
+
+
+def rollback(model_name: str) -> tuple[str, str]:
+    """Point ``champion`` back at ``previous-champion``; return (new champion, demoted version).
+
+    Raises:
+        ValueError: if the model has no previous champion.
+    """
+    client = MlflowClient()
+    try:
+        previous = client.get_model_version_by_alias(model_name, PREVIOUS)
+    except MlflowException as error:
+        raise ValueError(f"{model_name} has no {PREVIOUS!r} alias to roll back to") from error
+    current = client.get_model_version_by_alias(model_name, CHAMPION)
+    client.set_registered_model_alias(model_name, CHAMPION, previous.version)
+    client.set_registered_model_alias(model_name, PREVIOUS, current.version)
+    return str(previous.version), str(current.version)
+
+
+def aliases(model_name: str) -> dict[str, str]:
+    """Alias -> version of a registered model (empty when it does not exist)."""
+    try:
+        found = MlflowClient().get_registered_model(model_name).aliases
+    except MlflowException:
+        return {}
+    return {alias: str(version) for alias, version in found.items()}

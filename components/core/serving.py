@@ -1,0 +1,51 @@
+"""The pyfunc base of every family: logging with signature and pins, and HTTP 400 errors."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+
+def bad_request(message: str) -> MlflowException:
+    """An error MLflow's scoring server answers with HTTP 400 rather than 500."""
+    return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def log_pyfunc(
+    python_model: mlflow.pyfunc.PythonModel,
+    artifact: str,
+    save: Callable[[Path], None],
+    example: Any,
+    output: Any,
+    packages: tuple[str, ...] = (),
+) -> str:
+    """Log a pyfunc whose state ``save`` writes into the artifact folder ``artifact``, with
+    the signature of ``example`` -> ``output`` and requirements pinned to the versions it was
+    trained with (the core's and the family's ``packages``); return its URI."""
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch) / artifact
+        save(directory)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=python_model,
+            artifacts={artifact: str(directory)},
+            signature=mlflow.models.infer_signature(example, output),
+            input_example=example,
+            pip_requirements=pinned_requirements(packages),
+        )
+    return info.model_uri
+
+
+CORE_PACKAGES = ("mlflow", "pandas", "numpy", "seqpipe")
+
+
+def pinned_requirements(packages: tuple[str, ...] = ()) -> list[str]:
+    """The packages a served model needs, pinned to the versions it was trained with."""
+    return [f"{name}=={version(name)}" for name in (*CORE_PACKAGES, *packages)]

@@ -1,0 +1,218 @@
+"""The stages every family shares: ingest, validate, prepare, train, evaluate, rescore.
+
+Each is a plain function over the family contract; the flow in ``pipelines`` orchestrates them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+
+from components.core.config import FamilyConfig, ResolvedRun, config_digest, flatten
+from components.core.contract import Family, Prepared
+from components.core.plots import plot_learning_curves
+from components.core.registry import Candidate
+from components.core.tracking import git_commit
+from components.core.training import EpochMetrics
+from components.core.validation import DataValidationError, ValidationReport
+from components.core.versioning import DataVersion, track_data, write_raw_table
+
+MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
+DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "test"}
+
+
+def experiment_name(family: Family, task: str) -> str:
+    """One experiment per task of a family: its runs share test data, so they compare."""
+    return f"{family.name}-{task}"
+
+
+def ingest(family: Family, config: FamilyConfig, task: str, workspace: Path) -> DataVersion:
+    """Materialise the task's raw table under ``data/raw`` and version ``data/`` with DVC."""
+    frame = family.load_table(config, task)
+    path = write_raw_table(frame, workspace, f"{family.name}-{task}")
+    return track_data(workspace, path)
+
+
+def read_raw(
+    family: Family, config: FamilyConfig, task: str, data: DataVersion, workspace: Path
+) -> pd.DataFrame:
+    """Read an ingested table back as the family types it."""
+    return family.read_raw(workspace / data.path, config, task)
+
+
+def validate(
+    family: Family, config: FamilyConfig, task: str, frame: pd.DataFrame, report_dir: Path
+) -> Path:
+    """Run the family suite; write its JSON result; raise ``DataValidationError`` on failure."""
+    return write_report(family.validate(frame, config, task), report_dir)
+
+
+def write_report(report: ValidationReport, report_dir: Path) -> Path:
+    """Write a suite's JSON result; raise ``DataValidationError`` when the data failed it."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    path = report_dir / "validation.json"
+    path.write_text(report.to_json())
+    if not report.success:
+        raise DataValidationError(report)
+    return path
+
+
+def provenance_tags(
+    family: Family,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    prepared: Prepared,
+    project_dir: Path,
+    parent_run_id: str | None = None,
+) -> dict[str, str]:
+    """Tags every model run carries: what it is, what data, code and config produced it, and
+    the pipeline run it nests under."""
+    data = prepared.data
+    parent = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
+    return {
+        "seqpipe.family": family.name,
+        "seqpipe.kind": "model",
+        "seqpipe.task": prepared.task,
+        "seqpipe.model": run.name,
+        "seqpipe.baseline": str(family.is_baseline(run)).lower(),
+        "seqpipe.registered_model": family.registered_model(config, prepared.task, run),
+        **parent,
+        "seqpipe.profile": config.profile,
+        "data.dvc_hash": data.dvc_hash,
+        "data.file_md5": data.file_md5,
+        "data.path": data.path,
+        "git.commit": git_commit(project_dir),
+        "config.digest": config_digest(config),
+    }
+
+
+def log_datasets(family: Family, prepared: Prepared) -> None:
+    """Log each split as an MLflow dataset (the UI's Dataset column): named by task and split,
+    its digest the raw file's, its source the DVC-tracked file."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+
+    data = prepared.data
+    with warnings.catch_warnings():
+        # MLflow warns about ambiguous local sources and integer columns; neither applies here.
+        warnings.simplefilter("ignore", UserWarning)
+        source = resolve_dataset_source(data.path)
+        for split, frame in prepared.splits().items():
+            dataset = mlflow.data.from_pandas(
+                frame,
+                source=source,
+                name=f"{family.name}-{prepared.task}-{split}",
+                digest=data.file_md5[:12],
+            )
+            mlflow.log_input(
+                dataset,
+                context=DATASET_CONTEXTS.get(split, split),
+                tags={"dvc_hash": data.dvc_hash},
+            )
+
+
+def train(
+    family: Family,
+    prepared: Prepared,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    experiment_id: str,
+    parent_run_id: str | None,
+    backup_dir: Path,
+    project_dir: Path,
+    callbacks: list[Any] | None = None,
+    log_model: bool = True,
+    extra_tags: dict[str, str] | None = None,
+) -> str:
+    """Fit one model in its own MLflow run: params, datasets, per-epoch metrics, curves, model.
+
+    Returns the MLflow run id. With ``log_model=False`` (study trials) the run is scored right
+    away on the in-memory model instead of logging it.
+    """
+    tags = provenance_tags(family, config, run, prepared, project_dir, parent_run_id)
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=run.key, tags=tags | (extra_tags or {})
+    ) as active:
+        params = family.run_params(config, run, prepared)
+        mlflow.log_params(flatten(params))
+        mlflow.log_dict(params, "config.json")
+        log_datasets(family, prepared)
+        fitted = family.fit(prepared, config, run, backup_dir, [EpochMetrics(), *(callbacks or [])])
+        with tempfile.TemporaryDirectory() as scratch:
+            curves = {"learning_curves": fitted.history} | {
+                f"{phase}_curves": history for phase, history in fitted.phases.items()
+            }
+            for name, history in curves.items():
+                if history:
+                    title = f"{prepared.task} {run.key}: {name.replace('_', ' ')}"
+                    path = Path(scratch) / f"{name}.png"
+                    mlflow.log_artifact(str(plot_learning_curves(history, title, path)))
+        if log_model:
+            mlflow.set_tag(MODEL_URI_TAG, family.log_model(fitted, prepared).uri)
+        else:
+            _log_evaluation(family, prepared, config, run, fitted.model, None)
+        return active.info.run_id
+
+
+def logged_model_uri(run_id: str) -> str:
+    """The ``models:/`` URI of the model a training run logged."""
+    return mlflow.get_run(run_id).data.tags[MODEL_URI_TAG]
+
+
+def evaluate(
+    family: Family,
+    prepared: Prepared,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    run_id: str,
+    reference: dict[str, float] | None,
+) -> tuple[Candidate, dict[str, float]]:
+    """Score the logged model on the test split and log metrics and plots on its run.
+
+    The model is loaded back from MLflow, so the numbers describe what will be registered.
+    Returns the registry candidate and the metrics.
+    """
+    uri = logged_model_uri(run_id)
+    model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    with mlflow.start_run(run_id=run_id):
+        metrics = _log_evaluation(family, prepared, config, run, model, reference)
+    candidate = Candidate(
+        run_id=run_id,
+        run_name=run.key,
+        model_uri=uri,
+        model_name=family.registered_model(config, prepared.task, run),
+        score=metrics[config.gate.metric],
+        # Without its baseline's scores (the baseline failed) a model cannot pass the gate.
+        baseline_score=metrics.get(family.floor_metric(config), float("nan")),
+        evaluation_key=family.evaluation_key(prepared, config, run),
+        is_baseline=family.is_baseline(run),
+        data_version=prepared.data.dvc_hash,
+    )
+    return candidate, metrics
+
+
+def _log_evaluation(
+    family: Family,
+    prepared: Prepared,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    model: Any,
+    reference: dict[str, float] | None,
+) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as scratch:
+        evaluation = family.evaluate(prepared, config, run, model, reference, Path(scratch))
+        mlflow.log_metrics(evaluation.metrics)
+        for path in evaluation.artifacts:
+            mlflow.log_artifact(str(path))
+    return evaluation.metrics
+
+
+def rescore(
+    family: Family, prepared: Prepared, config: FamilyConfig, run: ResolvedRun, model_uri: str
+) -> float:
+    """A registered model's gate metric on this flow's test data."""
+    return family.rescore(prepared, config, run, model_uri)

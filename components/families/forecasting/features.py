@@ -1,0 +1,232 @@
+"""Time-series features, time splits and windows for the forecasting family."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from components.families.forecasting.config import ForecastRun, SeriesDataset, SplitConfig
+
+Part = Literal["train", "validation", "test"]
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How raw history becomes model features; saved with each model so serving matches training."""
+
+    date_column: str
+    target_column: str
+    covariates: tuple[str, ...]  # raw columns used as inputs besides the target
+    horizon: int
+    frequency: str
+    calendar: bool  # add next-period day of week, time of year and holiday flags per step ahead
+    holidays_country: str | None = None
+    holidays_subdivision: str | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the feature columns, in model input order."""
+        calendar = []
+        if self.calendar:
+            calendar = [f"next_weekday_{day}" for day in range(7)]
+            calendar += ["next_year_phase_sin", "next_year_phase_cos"]
+            if self.holidays_country:
+                calendar += [f"holiday_in_{step}" for step in range(1, self.horizon + 1)]
+        return [self.target_column, *self.covariates, *calendar]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> FeatureSpec:
+        fields = json.loads(text)
+        fields["covariates"] = tuple(fields["covariates"])
+        return cls(**fields)
+
+
+def infer_frequency(dates: pd.Series, configured: str | None) -> str:
+    """The configured frequency, or the one pandas infers from the dates."""
+    if configured:
+        return configured
+    with pd.option_context("future.infer_freq_returns_offset", True):
+        inferred = pd.infer_freq(pd.DatetimeIndex(dates))
+    inferred = getattr(inferred, "freqstr", inferred)
+    if inferred is None:
+        raise ValueError(
+            "could not infer the series frequency from its dates; set dataset.frequency"
+        )
+    return inferred
+
+
+def infer_seasonal_period(frequency: str, configured: int | None) -> int:
+    """The configured seasonal period, or the usual one for the frequency."""
+    if configured:
+        return configured
+    base = pd.tseries.frequencies.to_offset(frequency).rule_code.split("-")[0]
+    periods = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "h": 24}
+    if base not in periods:
+        raise ValueError(f"no default seasonal period for frequency {frequency!r}; set it")
+    return periods[base]
+
+
+def covariate_columns(frame: pd.DataFrame, dataset: SeriesDataset) -> list[str]:
+    """The configured covariates, or every column except date and target (all must be numeric)."""
+    if dataset.covariates is not None:
+        return list(dataset.covariates)
+    excluded = {dataset.date_column, dataset.target_column}
+    return [name for name in frame.columns if name not in excluded]
+
+
+def feature_spec(
+    dataset: SeriesDataset, covariates: list[str], frequency: str, run: ForecastRun
+) -> FeatureSpec:
+    """The feature spec for one model run (univariate runs use the target alone)."""
+    multivariate = run.features == "multivariate"
+    return FeatureSpec(
+        date_column=dataset.date_column,
+        target_column=dataset.target_column,
+        covariates=tuple(covariates) if multivariate else (),
+        horizon=run.horizon,
+        frequency=frequency,
+        calendar=multivariate,
+        holidays_country=dataset.holidays_country,
+        holidays_subdivision=dataset.holidays_subdivision,
+    )
+
+
+def build_features(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
+    """Feature matrix (rows = periods, columns = ``spec.columns``) from a raw history table.
+
+    Calendar columns describe the periods *after* each row (known in advance), so the last
+    row of a window tells the model what the days it forecasts are.
+    """
+    missing = [
+        name
+        for name in [spec.date_column, *spec.columns[: 1 + len(spec.covariates)]]
+        if name not in frame
+    ]
+    if missing:
+        raise ValueError(f"history is missing column(s) {missing}")
+    dates = pd.DatetimeIndex(pd.to_datetime(frame[spec.date_column]))
+    parts = [frame[[spec.target_column, *spec.covariates]].to_numpy(dtype="float32")]
+    if spec.calendar:
+        offset = pd.tseries.frequencies.to_offset(spec.frequency)
+        next_dates = dates + offset
+        parts.append(np.eye(7, dtype="float32")[next_dates.day_of_week])
+        # Position in the year as a circle: the holiday season and summer without a cliff at Jan 1.
+        phase = 2 * np.pi * (next_dates.day_of_year.to_numpy() - 1) / 365.25
+        parts.append(np.stack([np.sin(phase), np.cos(phase)], axis=1).astype("float32"))
+        if spec.holidays_country:
+            parts.append(_holiday_flags(dates, offset, spec))
+    return np.concatenate(parts, axis=1)
+
+
+def _holiday_flags(dates: pd.DatetimeIndex, offset: pd.DateOffset, spec: FeatureSpec) -> np.ndarray:
+    import holidays
+
+    years = range(dates.min().year, dates.max().year + 2)
+    calendar = holidays.country_holidays(
+        spec.holidays_country, subdiv=spec.holidays_subdivision, years=years
+    )
+    holiday_days = pd.DatetimeIndex(sorted(calendar.keys()))
+    flags = [
+        (dates + step * offset).normalize().isin(holiday_days)
+        for step in range(1, spec.horizon + 1)
+    ]
+    return np.stack(flags, axis=1).astype("float32")
+
+
+def target_matrix(target: np.ndarray, horizon: int) -> np.ndarray:
+    """Row ``t`` holds the next ``horizon`` targets ``y[t+1 .. t+horizon]`` (NaN past the end)."""
+    padded = np.concatenate([target.astype("float32"), np.full(horizon, np.nan, "float32")])
+    return np.stack([padded[step : step + len(target)] for step in range(1, horizon + 1)], axis=1)
+
+
+@dataclass(frozen=True)
+class SplitPositions:
+    """Row positions where each part of the time split ends (exclusive)."""
+
+    start: int
+    train_end: int
+    validation_end: int
+    test_end: int
+
+    def origins(self, part: Part, horizon: int, window: int = 1) -> np.ndarray:
+        """Forecast origins (last observed rows) whose targets all fall inside ``part``.
+
+        Windows may reach back into earlier parts: history is known at forecast time.
+        """
+        first_target, end = {
+            "train": (self.start, self.train_end),
+            "validation": (self.train_end, self.validation_end),
+            "test": (self.validation_end, self.test_end),
+        }[part]
+        low = max(first_target - 1, self.start + window - 1)
+        high = end - 1 - horizon  # the last target, origin + horizon, must stay below ``end``
+        if high < low:
+            raise ValueError(
+                f"the {part} split has no forecast origin for window {window} and horizon {horizon}"
+            )
+        return np.arange(low, high + 1)
+
+
+def split_positions(dates: pd.Series, split: SplitConfig) -> SplitPositions:
+    """Positions of the configured split dates in a sorted date column."""
+    index = pd.DatetimeIndex(pd.to_datetime(dates))
+    start = (
+        0 if split.train_start is None else int(index.searchsorted(pd.Timestamp(split.train_start)))
+    )
+    train_end = int(index.searchsorted(pd.Timestamp(split.train_end), side="right"))
+    validation_end = int(index.searchsorted(pd.Timestamp(split.validation_end), side="right"))
+    test_end = (
+        len(index)
+        if split.test_end is None
+        else int(index.searchsorted(pd.Timestamp(split.test_end), side="right"))
+    )
+    positions = SplitPositions(start, train_end, validation_end, test_end)
+    if not start < train_end < validation_end < test_end:
+        raise ValueError(f"the split leaves an empty part on this series: {positions}")
+    return positions
+
+
+def window_dataset(
+    features: np.ndarray,
+    targets: np.ndarray,
+    origins: np.ndarray,
+    window: int,
+    output: Literal["seq2vec", "seq2seq"],
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int | None = None,
+):
+    """A ``tf.data`` dataset of (window, targets) pairs ending at the given contiguous origins.
+
+    seq2vec targets are the next ``horizon`` values after the window; seq2seq targets are the
+    next ``horizon`` values after every step of the window.
+    """
+    import keras
+
+    n_features = features.shape[1]
+    combined = np.concatenate([features, targets], axis=1)
+    dataset = keras.utils.timeseries_dataset_from_array(
+        combined,
+        targets=None,
+        sequence_length=window,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        start_index=int(origins[0]) - window + 1,
+        end_index=int(origins[-1]) + 1,
+    )
+
+    def split(windows):
+        inputs = windows[:, :, :n_features]
+        if output == "seq2seq":
+            return inputs, windows[:, :, n_features:]
+        return inputs, windows[:, -1, n_features:]
+
+    return dataset.map(split)

@@ -1,0 +1,104 @@
+"""The forecasting pyfunc: raw recent history in, forecasts in the series' units out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from components.core.contract import LoggedModel
+from components.core.serving import bad_request, log_pyfunc
+from components.families.forecasting.features import FeatureSpec, build_features
+
+PACKAGES = ("tensorflow-cpu", "keras", "statsmodels", "holidays")
+
+
+class ForecastingModel(mlflow.pyfunc.PythonModel):
+    """Takes the recent raw history (date, target, covariates) and forecasts the next periods."""
+
+    @classmethod
+    def of(cls, forecaster: Any, spec: FeatureSpec) -> ForecastingModel:
+        """A wrapper around a fitted forecaster, ready to predict in memory."""
+        model = cls()
+        model.spec, model.forecaster = spec, forecaster
+        return model
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        from components.families.forecasting.models import load_forecaster
+
+        directory = Path(context.artifacts["forecaster"])
+        self.spec = FeatureSpec.from_json((directory / "feature_spec.json").read_text())
+        self.forecaster = load_forecaster(directory)
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
+        """Forecast ``horizon`` periods after the last row of ``model_input``."""
+        history = self.check_history(model_input)
+        features = build_features(history, self.spec)
+        forecast = self.forecaster.predict(features, np.array([len(history) - 1]))[0]
+        last = pd.Timestamp(history[self.spec.date_column].iloc[-1])
+        offset = pd.tseries.frequencies.to_offset(self.spec.frequency)
+        dates = [last + step * offset for step in range(1, len(forecast) + 1)]
+        return pd.DataFrame({self.spec.date_column: dates, "forecast": forecast.astype("float64")})
+
+    def forecast_origins(self, history: pd.DataFrame, origins: np.ndarray) -> np.ndarray:
+        """Forecasts made at each origin row of a long history (for rolling evaluation)."""
+        return self.forecaster.predict(
+            build_features(self.check_history(history), self.spec), origins
+        )
+
+    def check_history(self, model_input: Any) -> pd.DataFrame:
+        """Validate served input; every problem is a 400 naming what is wrong."""
+        if not isinstance(model_input, pd.DataFrame):
+            raise bad_request(
+                f"expected a table of recent history, got {type(model_input).__name__}"
+            )
+        spec = self.spec
+        required = [spec.date_column, spec.target_column, *spec.covariates]
+        missing = [name for name in required if name not in model_input.columns]
+        if missing:
+            raise bad_request(f"history is missing column(s) {missing}; required: {required}")
+        needed = self.forecaster.min_history
+        if len(model_input) < needed:
+            raise bad_request(
+                f"history has {len(model_input)} row(s); at least {needed} are needed"
+            )
+        history = model_input[required].copy()
+        history[spec.date_column] = pd.to_datetime(history[spec.date_column], errors="coerce")
+        values = history[required[1:]].apply(pd.to_numeric, errors="coerce")
+        bad_columns = [name for name in required[1:] if values[name].isna().any()]
+        if history[spec.date_column].isna().any() or bad_columns:
+            raise bad_request(
+                f"history has missing or non-numeric values in {bad_columns or [spec.date_column]}"
+            )
+        history[required[1:]] = values
+        expected = pd.date_range(
+            history[spec.date_column].iloc[0], periods=len(history), freq=spec.frequency
+        )
+        if not (pd.DatetimeIndex(history[spec.date_column]) == expected).all():
+            raise bad_request(
+                f"history dates must be consecutive at frequency {spec.frequency!r}, "
+                "oldest first, without gaps"
+            )
+        return history.reset_index(drop=True)
+
+
+def log_forecaster(model: ForecastingModel, example: pd.DataFrame) -> LoggedModel:
+    """Log a fitted forecaster to the active run as a pyfunc model.
+
+    The model carries its feature spec, a signature and ``example`` (raw recent history) as
+    input example, so the registry can smoke-test it and users see what to send.
+    """
+    # Numbers travel as doubles: an integer column could not carry a missing value when served.
+    integers = example.select_dtypes("integer").columns
+    example = example.astype(dict.fromkeys(integers, "float64"))
+    output = model.predict(None, example)
+
+    def save(directory: Path) -> None:
+        model.forecaster.save(directory)
+        (directory / "feature_spec.json").write_text(model.spec.to_json())
+
+    uri = log_pyfunc(ForecastingModel(), "forecaster", save, example, output, PACKAGES)
+    return LoggedModel(uri, example, output)

@@ -1,0 +1,1 @@
+"""Text classification family: recurrent classifiers over words, TF-IDF baseline."""

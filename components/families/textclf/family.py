@@ -1,0 +1,298 @@
+"""The text classification family: labelled texts per task, recurrent classifiers and TF-IDF."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.training import EpochMetrics
+from components.core.validation import ValidationReport
+from components.core.versioning import DataVersion
+from components.families.textclf.config import (
+    ModelRun,
+    ResolvedTextRun,
+    TextclfConfig,
+    TextTask,
+)
+from components.families.textclf.metrics import (
+    classification_metrics,
+    majority_class,
+    misclassified,
+    plot_confusion_matrix,
+)
+from components.families.textclf.models import BUILDERS, TextClassifier, TfidfBaseline
+from components.families.textclf.serving import TextClassifierModel, log_text_classifier
+from components.families.textclf.sources import load_text_table
+from components.families.textclf.suite import validate_text_table
+from components.families.textclf.text import SPLITS
+from components.families.textclf.vectorizer import WordVectorizer
+
+BASELINE = TfidfBaseline.kind
+EXAMPLE_TEXTS = 3  # test texts logged as the model's input example
+OPTIMIZER_STUDY = "optimizers"
+
+
+@dataclass(frozen=True)
+class PreparedText(Prepared):
+    """A validated task table, its vectorizer fitted on the training split, and token ids."""
+
+    task_config: TextTask
+    frame: pd.DataFrame
+    vectorizer: WordVectorizer
+    ids: dict[str, np.ndarray]  # split -> padded token ids
+    targets: dict[str, np.ndarray]  # split -> label ids (positions in task_config.labels)
+
+    def texts(self, split: str) -> list[str]:
+        """The raw texts of one split, in table order."""
+        return self.frame.loc[self.frame["split"] == split, "text"].tolist()
+
+    def splits(self) -> Mapping[str, pd.DataFrame]:
+        columns = ["document", "text", "label"]
+        return {split: self.frame.loc[self.frame["split"] == split, columns] for split in SPLITS}
+
+
+class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
+    """Texts to labels, one registered model per task of the config."""
+
+    name = "textclf"
+    config_type = TextclfConfig
+    default_config = Path(__file__).with_name("textclf.yaml")
+    leaderboard_columns = ("test_accuracy", "test_macro_f1_baseline")
+    baselines = (BASELINE,)
+    studies = (OPTIMIZER_STUDY,)
+
+    def tasks(self, config: TextclfConfig) -> list[str]:
+        return list(config.tasks)
+
+    def model_names(self) -> list[str]:
+        return sorted([*BUILDERS, BASELINE])
+
+    def runs(self, config: TextclfConfig, names: list[str] | None) -> list[ResolvedTextRun]:
+        return config.select(names)
+
+    def baseline_runs(
+        self, config: TextclfConfig, runs: list[ResolvedTextRun]
+    ) -> list[ResolvedTextRun]:
+        return [config.resolve(ModelRun(name=BASELINE))] if runs else []
+
+    def registered_model(self, config: TextclfConfig, task: str, run: ResolvedTextRun) -> str:
+        return f"{self.name}-{task}"
+
+    def floor_metric(self, config: TextclfConfig) -> str:
+        return {
+            "tfidf_logreg": "test_macro_f1_baseline",
+            "majority_class": "test_macro_f1_majority",
+        }[config.gate_baseline]
+
+    def run_params(
+        self, config: TextclfConfig, run: ResolvedTextRun, prepared: PreparedText
+    ) -> dict[str, Any]:
+        data = {f"n_{split}": len(prepared.targets[split]) for split in SPLITS}
+        task = {"task": prepared.task_config.model_dump(mode="json")}
+        if run.name == BASELINE:
+            training = {
+                "class_weighting": run.training.class_weighting,
+                "seed": run.training.seed,
+            }
+            return (
+                {
+                    "model": run.name,
+                    "baseline": config.baseline.model_dump(mode="json"),
+                    "training": training,
+                }
+                | task
+                | data
+            )
+        pretraining = (
+            {"pretraining": config.pretraining.model_dump(mode="json")} if run.pretrained else {}
+        )
+        vocabulary = {"vocabulary_learned": prepared.vectorizer.size}
+        return run.model_dump(mode="json") | pretraining | task | data | vocabulary
+
+    def load_table(self, config: TextclfConfig, task: str) -> pd.DataFrame:
+        return load_text_table(config.tasks[task])
+
+    def read_raw(self, path: Path, config: TextclfConfig, task: str) -> pd.DataFrame:
+        # Only an empty field is missing: a review may say "NA".
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+    def validate(self, frame: pd.DataFrame, config: TextclfConfig, task: str) -> ValidationReport:
+        return validate_text_table(frame, config.tasks[task], task)
+
+    def prepare(
+        self, frame: pd.DataFrame, config: TextclfConfig, task: str, data: DataVersion
+    ) -> PreparedText:
+        """Fit the vectorizer on the training texts only, then turn every split into ids."""
+        settings = config.tasks[task]
+        label_ids = {label: index for index, label in enumerate(settings.labels)}
+        texts = {split: frame.loc[frame["split"] == split, "text"].tolist() for split in SPLITS}
+        vectorizer = WordVectorizer(
+            settings.vectorizer.vocabulary_size, settings.vectorizer.sequence_length
+        )
+        vectorizer.fit(texts["train"])
+        return PreparedText(
+            task=task,
+            data=data,
+            task_config=settings,
+            frame=frame.reset_index(drop=True),
+            vectorizer=vectorizer,
+            ids={split: vectorizer.transform(texts[split]) for split in SPLITS},
+            targets={
+                split: frame.loc[frame["split"] == split, "label"].map(label_ids).to_numpy("int64")
+                for split in SPLITS
+            },
+        )
+
+    def fit(
+        self,
+        prepared: PreparedText,
+        config: TextclfConfig,
+        run: ResolvedTextRun,
+        backup_dir: Path,
+        callbacks: list[Any],
+    ) -> Fitted:
+        labels = prepared.task_config.labels
+        if run.name == BASELINE:
+            baseline = TfidfBaseline(
+                config.baseline, labels, run.training.class_weighting, run.training.seed
+            )
+            baseline.fit(prepared.texts("train"), prepared.targets["train"])
+            return Fitted(model=TextClassifierModel.of(baseline))
+        classifier = TextClassifier(run, labels, prepared.vectorizer)
+        history = classifier.fit(
+            prepared.ids,
+            prepared.targets,
+            backup_dir=backup_dir,
+            pretraining=config.pretraining,
+            callbacks=callbacks,
+            pretraining_callbacks=[EpochMetrics("lm_")],
+        )
+        phases = (
+            {"language_model": classifier.pretraining_history_}
+            if classifier.pretraining_history_
+            else {}
+        )
+        return Fitted(model=TextClassifierModel.of(classifier), history=history, phases=phases)
+
+    def log_model(self, fitted: Fitted, prepared: PreparedText) -> LoggedModel:
+        return log_text_classifier(fitted.model, prepared.texts("test")[:EXAMPLE_TEXTS])
+
+    def evaluate(
+        self,
+        prepared: PreparedText,
+        config: TextclfConfig,
+        run: ResolvedTextRun,
+        model: TextClassifierModel,
+        reference: dict[str, float] | None,
+        out_dir: Path,
+    ) -> Evaluation:
+        labels = prepared.task_config.labels
+        actual = prepared.targets["test"]
+        probabilities = self._probabilities(model, prepared)
+        scores = classification_metrics(actual, probabilities.argmax(axis=1), labels)
+        guess = classification_metrics(
+            actual, majority_class(prepared.targets["train"], len(actual)), labels
+        )
+        metrics = {f"test_{name}": value for name, value in scores.items()} | {
+            "test_accuracy_majority": guess["accuracy"],
+            "test_macro_f1_majority": guess["macro_f1"],
+            "test_texts": float(len(actual)),
+        }
+        # The TF-IDF baseline's scores beside every model's; the baseline's run holds its own.
+        baseline = (
+            reference if reference is not None else (metrics if self.is_baseline(run) else {})
+        )
+        if baseline:
+            metrics["test_accuracy_baseline"] = baseline["test_accuracy"]
+            metrics["test_macro_f1_baseline"] = baseline["test_macro_f1"]
+        compared = (
+            f" (TF-IDF {metrics['test_macro_f1_baseline']:.3f})" if reference is not None else ""
+        )
+        confusion = plot_confusion_matrix(
+            actual,
+            probabilities.argmax(axis=1),
+            labels,
+            f"{prepared.task} {run.key}: macro-F1 {scores['macro_f1']:.3f}{compared}",
+            out_dir / "confusion_matrix.png",
+        )
+        wrong = out_dir / "misclassified.json"
+        wrong.write_text(
+            misclassified(prepared.texts("test"), actual, probabilities, labels).to_json(
+                orient="split", index=False
+            )
+        )
+        return Evaluation(metrics, [confusion, wrong])
+
+    def rescore(
+        self, prepared: PreparedText, config: TextclfConfig, run: ResolvedTextRun, model_uri: str
+    ) -> float:
+        import mlflow
+
+        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+        probabilities = self._probabilities(model, prepared)
+        scores = classification_metrics(
+            prepared.targets["test"], probabilities.argmax(axis=1), prepared.task_config.labels
+        )
+        return scores[config.gate.metric.removeprefix("test_")]
+
+    def evaluation_key(
+        self, prepared: PreparedText, config: TextclfConfig, run: ResolvedTextRun
+    ) -> str:
+        return json.dumps(
+            {
+                "data": prepared.data.file_md5,
+                "task": prepared.task,
+                "test_texts": len(prepared.targets["test"]),
+            },
+            sort_keys=True,
+        )
+
+    @staticmethod
+    def _probabilities(model: TextClassifierModel, prepared: PreparedText) -> np.ndarray:
+        """Every label's probability for the raw test texts, through the pyfunc wrapper."""
+        predicted = model.predict(None, prepared.texts("test"))
+        columns = [f"probability_{label}" for label in prepared.task_config.labels]
+        return predicted[columns].to_numpy("float64")
+
+    def study_runs(
+        self, config: TextclfConfig, study: str, model: str
+    ) -> dict[str, ResolvedTextRun]:
+        """Optimizer name -> the model run trained with it, on the study's equal epoch budget.
+
+        Early stopping is off (patience = epochs): every optimizer gets the same epochs.
+        """
+        if study != OPTIMIZER_STUDY:
+            return super().study_runs(config, study, model)
+        self.check(config, [config.resolve(ModelRun(name=model))])
+        settings = config.optimizer_study
+        base = config.resolve(ModelRun(name=model))
+        runs = {}
+        for optimizer in settings.optimizers:
+            training = base.training.model_copy(
+                update={
+                    "optimizer": optimizer,
+                    "epochs": settings.epochs,
+                    "patience": settings.epochs,
+                    "max_train_batches": settings.max_train_batches,
+                }
+            )
+            runs[optimizer.name] = base.model_copy(update={"training": training})
+        return runs
+
+    def summarize_study(
+        self, study: str, trials: dict[str, str], title: str, parent_run_id: str
+    ) -> pd.DataFrame:
+        """Plot every optimizer's validation curves together on the study run; return a
+        summary, best validation loss first."""
+        from components.families.textclf.study import summarize_optimizers
+
+        if study != OPTIMIZER_STUDY:
+            return super().summarize_study(study, trials, title, parent_run_id)
+        return summarize_optimizers(trials, title, parent_run_id)

@@ -1,0 +1,100 @@
+"""The text classification pyfunc: raw strings in, labels and probabilities out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from components.core.contract import LoggedModel
+from components.core.serving import bad_request, log_pyfunc
+
+PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn")
+
+
+class TextClassifierModel(mlflow.pyfunc.PythonModel):
+    """Takes raw texts and returns each label's probability and the most likely label; serves
+    a recurrent classifier and the TF-IDF baseline alike."""
+
+    @classmethod
+    def of(cls, classifier: Any) -> TextClassifierModel:
+        """A wrapper around a fitted classifier, ready to predict in memory."""
+        model = cls()
+        model.classifier = classifier
+        return model
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        from components.families.textclf.models import load_text_classifier
+
+        self.classifier = load_text_classifier(Path(context.artifacts["classifier"]))
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
+        """Columns ``label`` and ``probability_<label>``, one row per text."""
+        texts = check_texts(model_input)
+        probabilities = self.classifier.predict_proba(texts)
+        return probability_table(probabilities, self.classifier.labels)
+
+
+def check_texts(model_input: Any) -> list[str]:
+    """The texts of a request: a list of strings, a Series, or a one-column table.
+
+    Raises:
+        MlflowException: (HTTP 400) if there is no text, or a value is not text or has no word.
+    """
+    if isinstance(model_input, str):
+        model_input = [model_input]
+    if isinstance(model_input, pd.DataFrame):
+        if model_input.shape[1] != 1:
+            raise bad_request(
+                f"expected one column of texts, got columns {list(model_input.columns)}"
+            )
+        model_input = model_input.iloc[:, 0]
+    if not isinstance(model_input, (list, tuple, pd.Series, np.ndarray)):
+        raise bad_request(f"expected a list of texts, got {type(model_input).__name__}")
+    values = list(model_input)
+    if not values:
+        raise bad_request("no text to classify: send a non-empty list of strings")
+    not_text = [index for index, value in enumerate(values) if not isinstance(value, str)]
+    if not_text:
+        raise bad_request(
+            f"value(s) at position(s) {not_text[:10]} are not text: "
+            f"{[values[index] for index in not_text[:3]]!r}"
+        )
+    # Numbers sent as JSON arrive as strings once the signature is enforced: a text must
+    # hold at least one letter to be classified.
+    wordless = [
+        index
+        for index, value in enumerate(values)
+        if not any(character.isalpha() for character in value)
+    ]
+    if wordless:
+        raise bad_request(
+            f"text(s) at position(s) {wordless[:10]} are empty or have no words: "
+            f"{[values[index] for index in wordless[:3]]!r}"
+        )
+    return values
+
+
+def probability_table(probabilities: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """The most likely label and every label's probability, one row per text."""
+    table = pd.DataFrame(probabilities, columns=[f"probability_{label}" for label in labels])
+    table.insert(0, "label", [labels[index] for index in probabilities.argmax(axis=1)])
+    return table
+
+
+def log_text_classifier(model: TextClassifierModel, example_texts: list[str]) -> LoggedModel:
+    """Log a fitted text classifier to the active run as a pyfunc model.
+
+    The signature is one unnamed string column, so a plain list of strings and a one-column
+    table both fit it; the classifier carries its vectorizer, so serving needs no other
+    preprocessing.
+    """
+    example = list(example_texts)
+    output = model.predict(None, example)
+    uri = log_pyfunc(
+        TextClassifierModel(), "classifier", model.classifier.save, example, output, PACKAGES
+    )
+    return LoggedModel(uri, example, output)

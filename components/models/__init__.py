@@ -1,1 +1,0 @@
-"""Model builders, one module per family, each with an explicit name -> builder registry."""

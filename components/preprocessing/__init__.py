@@ -1,1 +1,0 @@
-"""Preprocessors: fitted on the training split only, carried with the model."""

@@ -1,1 +1,0 @@
-"""Stage functions of each family's pipeline; Prefect tasks in ``pipelines`` wrap them."""

@@ -1,0 +1,351 @@
+"""The one flow every family runs: ingest -> validate -> prepare -> train -> evaluate -> register.
+
+Each stage is a Prefect task over the family contract; the family is a flow parameter, so one
+deployment per family of this same flow is all scheduling needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from components.core import registry, stages
+from components.core.config import FamilyConfig, ResolvedRun
+from components.core.contract import Family, Prepared
+from components.core.registry import Candidate, GateDecision
+from components.core.validation import DataValidationError
+from components.core.versioning import DataVersion
+from components.families import get_family
+from pipelines.common import (
+    PROJECT_DIR,
+    RunContext,
+    by_key,
+    cache_key,
+    pipeline_run,
+    workspace_dir,
+)
+
+
+class ModelsFailed(RuntimeError):
+    """Some models of a flow failed; every other model was evaluated, registered and gated."""
+
+    def __init__(self, failures: dict[str, str], decisions: list[GateDecision]) -> None:
+        self.failures = failures
+        self.decisions = decisions
+        lines = "\n".join(f"  - {name}: {error}" for name, error in failures.items())
+        super().__init__(f"{len(failures)} model(s) failed (the others were registered):\n{lines}")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """An evaluated model run: what the registry stage needs of it."""
+
+    candidate: Candidate
+    metrics: dict[str, float]
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def ingest_task(family: str, config: FamilyConfig, task_name: str, workspace: Path) -> DataVersion:
+    data = stages.ingest(get_family(family), config, task_name, workspace)
+    get_run_logger().info(
+        "data/ at DVC hash %s (%s md5 %s)", data.dvc_hash, data.path, data.file_md5
+    )
+    return data
+
+
+@task(name="validate", cache_key_fn=by_key, persist_result=True)
+def validate_task(
+    config: FamilyConfig, task_name: str, data: DataVersion, context: RunContext, key: str
+) -> str:
+    family = get_family(context.family)
+    frame = stages.read_raw(family, config, task_name, data, context.workspace)
+    report_dir = context.workspace / ".seqpipe" / "validation" / key
+    try:
+        return str(stages.validate(family, config, task_name, frame, report_dir))
+    finally:
+        report = report_dir / "validation.json"
+        if report.exists():  # attached whether the data passed or not
+            mlflow.MlflowClient().log_artifact(context.parent_run_id, str(report), "validation")
+
+
+@task(name="prepare", cache_policy=NO_CACHE)
+def prepare_task(
+    config: FamilyConfig, task_name: str, data: DataVersion, context: RunContext
+) -> Prepared:
+    family = get_family(context.family)
+    frame = stages.read_raw(family, config, task_name, data, context.workspace)
+    return family.prepare(frame, config, task_name, data)
+
+
+@task(
+    name="train",
+    cache_key_fn=by_key,
+    persist_result=True,
+    task_run_name="train-{prepared.task}-{run.key}",
+)
+def train_task(
+    prepared: Prepared, config: FamilyConfig, run: ResolvedRun, context: RunContext, key: str
+) -> str:
+    return _train(prepared, config, run, context, key)
+
+
+def _train(
+    prepared: Prepared,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    context: RunContext,
+    key: str,
+    log_model: bool = True,
+    extra_tags: dict[str, str] | None = None,
+) -> str:
+    """The shared training stage in the flow's store and pipeline run, with a resumable backup
+    folder named by ``key`` and per-epoch progress in the task's log."""
+    from components.core.training import EpochLogger  # Keras: loaded by training tasks only
+
+    mlflow.set_tracking_uri(context.tracking_uri)
+    return stages.train(
+        get_family(context.family),
+        prepared,
+        config,
+        run,
+        context.experiment_id,
+        context.parent_run_id,
+        backup_dir=context.backups / key,
+        project_dir=PROJECT_DIR,
+        callbacks=[EpochLogger(f"{prepared.task} {run.key}", get_run_logger())],
+        log_model=log_model,
+        extra_tags=extra_tags,
+    )
+
+
+@task(
+    name="evaluate",
+    cache_key_fn=by_key,
+    persist_result=True,
+    task_run_name="evaluate-{prepared.task}-{run.key}",
+)
+def evaluate_task(
+    prepared: Prepared,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    run_id: str,
+    reference: dict[str, float] | None,
+    context: RunContext,
+    key: str,
+) -> Scored:
+    mlflow.set_tracking_uri(context.tracking_uri)
+    candidate, metrics = stages.evaluate(
+        get_family(context.family), prepared, config, run, run_id, reference
+    )
+    get_run_logger().info(
+        "%s %s: %s %.4f (baseline %.4f)",
+        prepared.task,
+        run.key,
+        config.gate.metric,
+        candidate.score,
+        candidate.baseline_score,
+    )
+    return Scored(candidate, metrics)
+
+
+@task(name="register", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def register_task(
+    prepared: Prepared,
+    config: FamilyConfig,
+    scored: dict[str, tuple[ResolvedRun, Candidate]],
+    context: RunContext,
+) -> list[GateDecision]:
+    """Register the flow's pick per registered model as challenger and gate it."""
+    mlflow.set_tracking_uri(context.tracking_uri)
+    mlflow.set_registry_uri(context.tracking_uri)
+    family = get_family(context.family)
+
+    def rescore(item: Candidate, model_uri: str) -> float:
+        return stages.rescore(family, prepared, config, scored[item.run_id][0], model_uri)
+
+    candidates = [candidate for _, candidate in scored.values()]
+    decisions = registry.register_best(candidates, config.gate, rescore)
+    logger = get_run_logger()
+    for decision in decisions:
+        logger.info(
+            "%s v%s: %s (%s)",
+            decision.model_name,
+            decision.version,
+            "promoted to champion" if decision.promoted else "kept as challenger",
+            decision.reason,
+        )
+    return decisions
+
+
+def load_checked(
+    family: Family, profile: str, config_path: str | None, models: list[str] | None
+) -> tuple[FamilyConfig, list[ResolvedRun]]:
+    """The config with a profile applied and its selected runs, checked before any work."""
+    config = family.load_config(Path(config_path) if config_path else None, profile)
+    runs = family.runs(config, models)
+    family.check(config, runs)
+    return config, runs
+
+
+def _validated(config: FamilyConfig, task_name: str, context: RunContext, logger: Any) -> Prepared:
+    """Ingest, validate and prepare one task under its pipeline run."""
+    data = ingest_task(context.family, config, task_name, context.workspace)
+    key = cache_key("validate", context.family, task_name, data.file_md5, config, context.store)
+    try:
+        validate_task(config, task_name, data, context, key=key)
+    except DataValidationError:
+        logger.error("%s: validation failed: no model is trained and no alias moves", task_name)
+        raise
+    return prepare_task(config, task_name, data, context)
+
+
+def _train_and_register(
+    family: Family,
+    config: FamilyConfig,
+    runs: list[ResolvedRun],
+    prepared: Prepared,
+    context: RunContext,
+    logger: Any,
+) -> tuple[list[GateDecision], dict[str, str]]:
+    """Train and evaluate every run, ``parallel_models`` at a time, baselines first; then
+    register. A model that fails is reported and left out; the others go on."""
+    training_config = config.model_dump(
+        mode="json", exclude={"models", "parallel_models", "profile", "gate"}
+    )
+    base = (context.family, prepared.task, prepared.data.file_md5, training_config, context.store)
+    missing = [run for run in family.baseline_runs(config, runs) if run not in runs]
+    baselines = [run for run in runs if family.is_baseline(run)] + missing
+    others = [run for run in runs if not family.is_baseline(run)]
+    scored: dict[str, tuple[ResolvedRun, Candidate]] = {}
+    references: dict[str, Scored] = {}
+    failures: dict[str, str] = {}
+    for group in (baselines, others):
+        for first in range(0, len(group), config.parallel_models):
+            batch = group[first : first + config.parallel_models]
+            submitted = []
+            for run in batch:
+                key = cache_key(run, *base)
+                registered = family.registered_model(config, prepared.task, run)
+                reference = references.get(registered)
+                trained = train_task.submit(
+                    prepared, config, run, context, key=cache_key("train", key)
+                )
+                evaluated = evaluate_task.submit(
+                    prepared,
+                    config,
+                    run,
+                    trained,
+                    reference.metrics if reference else None,
+                    context,
+                    key=cache_key("evaluate", key, reference.candidate.run_id if reference else ""),
+                )
+                submitted.append((run, evaluated))
+            for run, future in submitted:
+                try:
+                    result: Scored = future.result()
+                except Exception as error:  # one model's failure never sinks the others
+                    failures[run.key] = f"{type(error).__name__}: {error}"
+                    logger.error("%s %s failed: %s", prepared.task, run.key, failures[run.key])
+                    continue
+                scored[result.candidate.run_id] = (run, result.candidate)
+                if family.is_baseline(run):
+                    references[result.candidate.model_name] = result
+    decisions = register_task(prepared, config, scored, context) if scored else []
+    return decisions, failures
+
+
+@flow(
+    name="seqpipe",
+    flow_run_name="{family}-{profile}",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+)
+def pipeline_flow(
+    family: str,
+    profile: str = "quick",
+    models: list[str] | None = None,
+    config_path: str | None = None,
+    task: str | None = None,
+) -> list[GateDecision]:
+    """Train, evaluate and register the models of one family config profile.
+
+    Args:
+        family: a registered family (``seqpipe run --help`` lists them).
+        profile: config profile, quick (minutes) or full.
+        models: model names to train; default every model of the config. The family's
+            baselines always train too: every model is compared with them.
+        config_path: a family config YAML instead of the default.
+        task: one task of the config; default every task, one after the other.
+
+    Raises:
+        ModelsFailed: when some models failed (after every other model was registered).
+    """
+    chosen = get_family(family)
+    config, runs = load_checked(chosen, profile, config_path, models)
+    task_names = chosen.select_tasks(config, task)
+    workspace = workspace_dir()
+    logger = get_run_logger()
+    decisions: list[GateDecision] = []
+    failures: dict[str, str] = {}
+    for task_name in task_names:
+        with pipeline_run(chosen, config, task_name, workspace) as context:
+            prepared = _validated(config, task_name, context, logger)
+            found, failed = _train_and_register(chosen, config, runs, prepared, context, logger)
+            decisions += found
+            failures |= {f"{task_name} {name}": error for name, error in failed.items()}
+            if failed:
+                mlflow.set_tag("seqpipe.failed_models", ", ".join(sorted(failed)))
+    if failures:
+        raise ModelsFailed(failures, decisions)
+    return decisions
+
+
+@task(name="trial", cache_policy=NO_CACHE, task_run_name="trial-{prepared.task}-{variant}")
+def trial_task(
+    prepared: Prepared,
+    config: FamilyConfig,
+    run: ResolvedRun,
+    variant: str,
+    study: str,
+    context: RunContext,
+) -> str:
+    key = cache_key("trial", study, variant, run, prepared.data.file_md5, context.store)
+    tags = {"seqpipe.kind": f"{study.rstrip('s')}-trial", f"seqpipe.{study.rstrip('s')}": variant}
+    return _train(prepared, config, run, context, key, log_model=False, extra_tags=tags)
+
+
+@flow(name="seqpipe-study", flow_run_name="{family}-{study}", log_prints=True)
+def study_flow(
+    family: str,
+    study: str,
+    task: str,
+    model: str,
+    profile: str = "quick",
+    config_path: str | None = None,
+) -> pd.DataFrame:
+    """Train variants of one model (e.g. one per optimizer) as child runs of one parent run,
+    which gets the family's comparison (plots, a summary table). Returns the summary."""
+    chosen = get_family(family)
+    config, _ = load_checked(chosen, profile, config_path, [])
+    task_name = chosen.select_tasks(config, task)[0]
+    runs = chosen.study_runs(config, study, model)
+    workspace = workspace_dir()
+    logger = get_run_logger()
+    name = f"{family}-{task_name}-{model}-{study}-study"
+    with pipeline_run(chosen, config, task_name, workspace, run_name=name) as context:
+        mlflow.set_tags({"seqpipe.study": study, "seqpipe.model": model})
+        prepared = _validated(config, task_name, context, logger)
+        futures = {
+            variant: trial_task.submit(prepared, config, run, variant, study, context)
+            for variant, run in runs.items()
+        }
+        trials = {variant: future.result() for variant, future in futures.items()}
+        title = f"{task_name}, {model}: validation curves by {study.rstrip('s')}"
+        return chosen.summarize_study(study, trials, title, context.parent_run_id)

@@ -1,0 +1,113 @@
+"""The champion/challenger gate on a real (temporary) MLflow registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from components.core import registry
+from components.core.config import GateConfig
+from components.families.forecasting.features import FeatureSpec
+from components.families.forecasting.models import NaiveSeasonal
+
+GATE = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
+NAME = "forecasting-test"
+SPEC = FeatureSpec("date", "y", (), 1, "D", False)
+
+
+def logged_candidate(
+    score: float, baseline: float = 2.0, key: str = "same-data"
+) -> registry.Candidate:
+    import mlflow
+
+    from components.families.forecasting.serving import ForecastingModel, log_forecaster
+
+    example = pd.DataFrame(
+        {"date": pd.date_range("2020-01-01", periods=14), "y": np.arange(14, dtype="float64")}
+    )
+    with mlflow.start_run() as run:
+        uri = log_forecaster(ForecastingModel.of(NaiveSeasonal(7, 1), SPEC), example).uri
+    return registry.Candidate(run.info.run_id, "naive", uri, NAME, score, baseline, key)
+
+
+def submit(candidate: registry.Candidate, rescore=lambda uri: pytest.fail("no rescore expected")):
+    version = registry.find_or_register(candidate)
+    return registry.gate(candidate, version, GATE, rescore)
+
+
+def test_champion_moves_only_for_a_better_model(mlflow_store: str) -> None:
+    first = submit(logged_candidate(1.5))
+    assert first.promoted and registry.aliases(NAME)["champion"] == first.version
+    worse = submit(logged_candidate(1.7))
+    assert not worse.promoted and "does not beat champion" in worse.reason
+    assert registry.aliases(NAME) == {"champion": first.version, "challenger": worse.version}
+    better = submit(logged_candidate(1.2))
+    assert better.promoted and better.champion_score == pytest.approx(1.5)
+    assert registry.aliases(NAME) == {
+        "champion": better.version,
+        "challenger": better.version,
+        "previous-champion": first.version,
+    }
+    run = MlflowClient().get_run(better_run_id(better))
+    assert run.data.tags["gate.decision"] == "promoted"
+    assert run.data.metrics["gate_champion_test_mae"] == pytest.approx(1.5)
+
+
+def better_run_id(decision: registry.GateDecision) -> str:
+    return MlflowClient().get_model_version(NAME, decision.version).run_id
+
+
+def test_baseline_must_be_beaten_even_without_champion(mlflow_store: str) -> None:
+    decision = submit(logged_candidate(2.5, baseline=2.0))
+    assert not decision.promoted and "baseline" in decision.reason
+    assert "champion" not in registry.aliases(NAME)
+
+
+def test_margin_is_relative(mlflow_store: str) -> None:
+    assert registry.beats(0.89, 1.0, GATE.model_copy(update={"margin": 0.1}))
+    assert not registry.beats(0.91, 1.0, GATE.model_copy(update={"margin": 0.1}))
+    assert registry.beats(0.81, 0.8, GateConfig(metric="f1", greater_is_better=True))
+
+
+def test_champion_from_other_data_is_rescored(mlflow_store: str) -> None:
+    submit(logged_candidate(1.0, key="old-data"))
+    seen = []
+
+    def rescore(uri: str) -> float:
+        seen.append(uri)
+        return 1.4  # the old champion does worse on the new test days
+
+    decision = submit(logged_candidate(1.3, key="new-data"), rescore)
+    assert seen == [f"models:/{NAME}/1"]
+    assert decision.promoted and decision.champion_score == pytest.approx(1.4)
+
+
+def test_registering_a_run_twice_reuses_its_version(mlflow_store: str) -> None:
+    candidate = logged_candidate(1.0)
+    assert registry.find_or_register(candidate) == registry.find_or_register(candidate)
+
+
+def test_rollback_restores_previous_champion(mlflow_store: str) -> None:
+    first = submit(logged_candidate(1.5))
+    second = submit(logged_candidate(1.0))
+    assert registry.rollback(NAME) == (first.version, second.version)
+    assert registry.aliases(NAME)["champion"] == first.version
+    assert registry.aliases(NAME)["previous-champion"] == second.version
+
+
+def test_rollback_without_history_is_a_clear_error(mlflow_store: str) -> None:
+    submit(logged_candidate(1.5))
+    with pytest.raises(ValueError, match="no 'previous-champion'"):
+        registry.rollback(NAME)
+
+
+def test_smoke_test_failure_blocks_promotion(mlflow_store: str, monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("serving smoke test failed: boom")
+
+    monkeypatch.setattr(registry, "smoke_test", broken)
+    with pytest.raises(RuntimeError, match="smoke test"):
+        submit(logged_candidate(1.0))
+    assert "champion" not in registry.aliases(NAME)

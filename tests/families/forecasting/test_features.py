@@ -1,0 +1,100 @@
+"""Features, time splits and windows on the real Chicago table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.families.forecasting.config import ForecastingConfig, ModelRun, SplitConfig
+from components.families.forecasting.features import (
+    FeatureSpec,
+    build_features,
+    covariate_columns,
+    infer_frequency,
+    infer_seasonal_period,
+    split_positions,
+    target_matrix,
+    window_dataset,
+)
+
+
+def spec(horizon: int = 14, calendar: bool = True) -> FeatureSpec:
+    return FeatureSpec("date", "ridership", ("temp",), horizon, "D", calendar, "US", "IL")
+
+
+def test_test_split_is_the_documented_606_days(chicago: pd.DataFrame) -> None:
+    positions = split_positions(chicago["date"], SplitConfig())
+    origins = positions.origins("test", horizon=1, window=56)
+    first, last = chicago["date"].iloc[origins[0] + 1], chicago["date"].iloc[origins[-1] + 1]
+    assert (str(first.date()), str(last.date()), len(origins)) == ("2015-01-01", "2016-08-28", 606)
+
+
+def test_origins_keep_every_target_inside_its_part(chicago: pd.DataFrame) -> None:
+    positions = split_positions(chicago["date"], SplitConfig())
+    for part, end in (("train", positions.train_end), ("validation", positions.validation_end)):
+        origins = positions.origins(part, horizon=14, window=56)
+        assert origins[-1] + 14 == end - 1
+    assert positions.origins("train", 14, 56)[0] == 55
+
+
+def test_calendar_columns_describe_the_days_ahead(chicago: pd.DataFrame) -> None:
+    frame = chicago[["date", "ridership", "temp"]]
+    features = build_features(frame, spec())
+    columns = spec().columns
+    assert features.shape == (len(frame), len(columns))
+    row = int(np.flatnonzero(frame["date"] == pd.Timestamp("2015-12-24"))[0])
+    assert features[row, columns.index("holiday_in_1")] == 1.0  # Christmas is tomorrow
+    assert features[row, columns.index("holiday_in_2")] == 0.0
+    assert features[row, columns.index("next_weekday_4")] == 1.0  # 2015-12-25 was a Friday
+    np.testing.assert_array_equal(features[:, 0], frame["ridership"].to_numpy("float32"))
+
+
+def test_univariate_spec_has_only_the_target() -> None:
+    assert spec(calendar=False).columns == ["ridership", "temp"]
+    assert FeatureSpec("d", "y", (), 1, "D", False).columns == ["y"]
+
+
+def test_missing_column_is_named(chicago: pd.DataFrame) -> None:
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['temp'\]"):
+        build_features(chicago[["date", "ridership"]], spec())
+
+
+def test_target_matrix_shifts_and_pads() -> None:
+    matrix = target_matrix(np.arange(5.0), 2)
+    np.testing.assert_array_equal(matrix[:3], [[1, 2], [2, 3], [3, 4]])
+    assert np.isnan(matrix[3, 1]) and np.isnan(matrix[4]).all()
+
+
+@pytest.mark.parametrize("output", ["seq2vec", "seq2seq"])
+def test_windows_pair_history_with_the_next_days(output: str) -> None:
+    series = np.arange(100, dtype="float32")[:, None]
+    targets = target_matrix(series[:, 0], 3)
+    origins = np.arange(9, 20)
+    batches = list(
+        window_dataset(series, targets, origins, window=10, output=output, batch_size=64)
+    )
+    inputs, labels = batches[0]
+    assert inputs.shape == (len(origins), 10, 1)
+    last = inputs.numpy()[:, -1, 0]
+    np.testing.assert_array_equal(last, origins)
+    expected = np.stack([last + 1, last + 2, last + 3], axis=1)
+    got = labels.numpy()[:, -1, :] if output == "seq2seq" else labels.numpy()
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_frequency_and_season_are_inferred() -> None:
+    weekly = pd.Series(pd.date_range("2020-01-05", periods=30, freq="W-SUN"))
+    assert infer_frequency(weekly, None) == "W-SUN"
+    assert infer_seasonal_period("W-SUN", None) == 52
+    assert infer_seasonal_period("D", None) == 7
+    assert infer_frequency(weekly, "D") == "D"
+    with pytest.raises(ValueError, match=r"set dataset\.frequency"):
+        infer_frequency(pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-09"])), None)
+
+
+def test_default_covariates_are_the_other_numeric_columns(chicago: pd.DataFrame) -> None:
+    dataset = ForecastingConfig(models=[ModelRun(name="lstm")]).dataset
+    covariates = covariate_columns(chicago, dataset)
+    assert "ridership" not in covariates and "date" not in covariates
+    assert {"Clark_Lake", "temp", "Bears_Home"} <= set(covariates)

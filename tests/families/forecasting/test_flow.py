@@ -1,0 +1,200 @@
+"""The forecasting flow under Prefect, end to end on the real data with tiny training."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from components.core.validation import DataValidationError
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "window": 28,
+    "parallel_models": 2,
+    "split": {"train_start": "2011-01-01"},
+    "architecture": {"units": 8, "layers": 1, "filters": 8},
+    "training": {"epochs": 2, "patience": 1, "batch_size": 64, "max_train_batches": 8},
+    "models": [
+        {"name": "naive_seasonal", "features": "univariate"},
+        {"name": "sarima", "features": "univariate"},
+        {"name": "gru"},
+    ],
+    "profiles": {"quick": {}},
+}
+
+
+def write_config(directory: Path, **overrides) -> Path:
+    path = directory / "forecasting-test.yaml"
+    path.write_text(yaml.safe_dump({**TINY, **overrides}, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(prefect_server, tmp_path_factory, workspace_env):
+    """A workspace where the flow ran once: (workspace, config, decisions, seconds, patch)."""
+    from pipelines.flow import pipeline_flow
+
+    workspace = tmp_path_factory.mktemp("workspace")
+    with workspace_env(workspace) as patch:
+        config = write_config(workspace)
+        started = time.perf_counter()
+        decisions = pipeline_flow("forecasting", profile="quick", config_path=str(config))
+        yield workspace, config, decisions, time.perf_counter() - started, patch
+
+
+def model_runs(experiment: str = "forecasting-chicago"):
+    client = MlflowClient()
+    experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    return client.search_runs([experiment_id], "tags.`seqpipe.kind` = 'model'")
+
+
+def test_flow_ends_with_a_champion_that_forecasts_from_raw_history(trained, chicago) -> None:
+    _, _, decisions, _, _ = trained
+    assert any(decision.promoted for decision in decisions)
+    champion = mlflow.pyfunc.load_model("models:/forecasting-chicago@champion")
+    recent = chicago[chicago["date"] <= "2016-08-28"].tail(60)
+    forecast = champion.predict(recent.drop(columns=["date"]).assign(date=recent["date"]))
+    assert list(forecast["date"]) == [pd.Timestamp("2016-08-29")]
+    assert 0 < forecast["forecast"].iloc[0] < 30  # riders in thousands, not scaled units
+
+
+def test_every_run_records_data_version_commit_config_and_plots(trained) -> None:
+    workspace, *_ = trained
+    dvc_hash = yaml.safe_load((workspace / "data.dvc").read_text())["outs"][0]["md5"]
+    runs = model_runs()
+    assert len(runs) == 3
+    for run in runs:
+        assert run.data.tags["data.dvc_hash"] == dvc_hash
+        assert run.data.tags["git.commit"]
+        assert run.data.params["frequency"] == "D" and run.data.params["seasonal_period"] == "7"
+        contexts = {
+            tag.value
+            for item in run.inputs.dataset_inputs
+            for tag in item.tags
+            if tag.key == "mlflow.data.context"
+        }
+        assert {"training", "validation", "test"} <= contexts  # the UI's Dataset column
+        for metric in ("test_mae", "test_rmse", "test_mae_naive", "test_mae_vs_naive"):
+            assert metric in run.data.metrics
+        artifacts = {item.path for item in MlflowClient().list_artifacts(run.info.run_id)}
+        assert "forecast_vs_actual.png" in artifacts and "config.json" in artifacts
+    gru = next(run for run in runs if run.data.tags["seqpipe.model"] == "gru")
+    assert gru.data.params["window"] == "28" and "training.optimizer.name" in gru.data.params
+    history = MlflowClient().get_metric_history(gru.info.run_id, "val_loss")
+    assert len(history) >= 1  # per-epoch metrics from the Keras callback
+    assert "validation_loss" not in gru.data.metrics  # each metric under one name
+    assert not any(name.startswith("opt_") for name in gru.data.params)
+    sarima = next(run for run in runs if run.data.tags["seqpipe.model"] == "sarima")
+    assert sarima.data.params["seasonal_order"] == "[0, 1, 1, 7]"
+    assert sarima.data.params["trend"] == "n"
+    assert not any(name.startswith(("architecture.", "window")) for name in sarima.data.params)
+    naive = next(run for run in runs if run.data.tags["seqpipe.model"] == "naive_seasonal")
+    assert naive.data.metrics["test_mae_vs_naive"] == pytest.approx(1.0)
+    assert naive.data.metrics["test_days"] == 606
+
+
+def test_the_registry_holds_the_flows_pick_with_a_description(trained) -> None:
+    (version,) = MlflowClient().search_model_versions("name = 'forecasting-chicago'")
+    assert "champion" in version.aliases
+    best = min(model_runs(), key=lambda run: run.data.metrics["test_mae"])
+    assert version.run_id == best.info.run_id
+    assert "test_mae" in version.description and "gate: promoted" in version.description
+    experiment = MlflowClient().get_experiment_by_name("forecasting-chicago")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_rerun_with_unchanged_data_and_config_is_cached(trained) -> None:
+    from pipelines.flow import pipeline_flow
+
+    workspace, config, _, first_seconds, _ = trained
+    dvc_file = (workspace / "data.dvc").read_text()
+    before = len(model_runs())
+    started = time.perf_counter()
+    pipeline_flow("forecasting", profile="quick", config_path=str(config))
+    assert len(model_runs()) == before  # nothing retrained, nothing re-logged
+    assert (workspace / "data.dvc").read_text() == dvc_file  # re-ingest kept the DVC hash
+    assert time.perf_counter() - started < first_seconds
+
+
+def test_failed_validation_trains_nothing_and_keeps_the_champion(trained, chicago) -> None:
+    from pipelines.flow import pipeline_flow
+
+    workspace, *_ = trained
+    champion = MlflowClient().get_model_version_by_alias("forecasting-chicago", "champion").version
+    before = len(model_runs())
+    corrupted = chicago.copy()
+    corrupted.loc[100, "ridership"] = -1.0
+    corrupted = corrupted.drop(index=200)
+    path = workspace / "corrupted.csv"
+    corrupted.to_csv(path, index=False)
+    config = write_config(workspace, dataset={"source": "file", "path": str(path)})
+    with pytest.raises(DataValidationError, match=r"ridership.*-1\.0"):
+        pipeline_flow("forecasting", profile="quick", config_path=str(config))
+    assert len(model_runs()) == before
+    after = MlflowClient().get_model_version_by_alias("forecasting-chicago", "champion").version
+    assert after == champion
+    failed = MlflowClient().search_runs(
+        [MlflowClient().get_experiment_by_name("forecasting-chicago").experiment_id],
+        "tags.`seqpipe.kind` = 'pipeline' and attributes.status = 'FAILED'",
+    )
+    assert failed, "the failed pipeline run is kept for the UI"
+    artifacts = {
+        item.path for item in MlflowClient().list_artifacts(failed[0].info.run_id, "validation")
+    }
+    assert "validation/validation.json" in artifacts
+
+
+def test_users_own_weekly_series_from_a_file(prefect_server, workspace, chicago) -> None:
+    from pipelines.flow import pipeline_flow
+
+    weekly = (
+        chicago.set_index("date")[["ridership", "temp"]]
+        .resample("W-SUN")
+        .agg({"ridership": "sum", "temp": "mean"})
+        .iloc[1:-1]
+        .rename(columns={"ridership": "riders", "temp": "mean_temp"})
+        .rename_axis("week")
+        .reset_index()
+    )
+    path = workspace / "weekly.csv"
+    weekly.to_csv(path, index=False)
+    config = write_config(
+        workspace,
+        window=8,
+        dataset={
+            "name": "clarklake-weekly",
+            "source": "file",
+            "path": str(path),
+            "date_column": "week",
+            "target_column": "riders",
+            "frequency": None,
+            "seasonal_period": None,
+            "target_max": 500.0,
+            "start_date": None,
+            "end_date": None,
+        },
+        split={"train_end": "2012-12-31", "validation_end": "2014-06-30", "test_end": None},
+        models=[
+            {"name": "naive_seasonal", "features": "univariate"},
+            {"name": "arima", "features": "univariate"},
+            {"name": "linear"},
+        ],
+    )
+    pipeline_flow("forecasting", profile="quick", config_path=str(config))
+    runs = model_runs("forecasting-clarklake-weekly")
+    assert {run.data.tags["seqpipe.registered_model"] for run in runs} == {
+        "forecasting-clarklake-weekly"
+    }
+    assert all(run.data.params["dataset.target_column"] == "riders" for run in runs)
+    # The flow registers its pick only; every other run stays tracked, saying why.
+    (version,) = MlflowClient().search_model_versions("name = 'forecasting-clarklake-weekly'")
+    assert version.run_id in {run.info.run_id for run in runs}
+    others = [run for run in runs if run.info.run_id != version.run_id]
+    assert {run.data.tags["gate.decision"] for run in others} == {"not registered"}

@@ -1,0 +1,193 @@
+"""Every registered builder and statistical forecaster: builds, fits, predicts, round-trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.core.config import TrainingConfig
+from components.families.forecasting.config import Architecture, ForecastRun
+from components.families.forecasting.features import (
+    FeatureSpec,
+    SplitPositions,
+    build_features,
+    target_matrix,
+)
+from components.families.forecasting.models import (
+    FORECASTERS,
+    KERAS_BUILDERS,
+    KerasForecaster,
+    NaiveSeasonal,
+    StateSpaceForecaster,
+    load_forecaster,
+    make_forecaster,
+)
+
+WINDOW, HORIZON = 8, 2
+TINY = Architecture(units=4, layers=2, filters=4, kernel_size=2, dilation_rates=[1, 2])
+ONE_STEP = TrainingConfig(epochs=1, batch_size=16, max_train_batches=2, patience=1)
+SPEC = FeatureSpec("date", "ridership", ("temp",), HORIZON, "D", True, "US", "IL")
+POSITIONS = SplitPositions(start=0, train_end=120, validation_end=160, test_end=200)
+
+
+@pytest.fixture(scope="module")
+def history(chicago: pd.DataFrame) -> pd.DataFrame:
+    return chicago[["date", "ridership", "temp"]].iloc[:200].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def features(history: pd.DataFrame) -> np.ndarray:
+    return build_features(history, SPEC)
+
+
+def run_of(name: str, output: str = "seq2vec") -> ForecastRun:
+    return ForecastRun(
+        name=name,
+        horizon=HORIZON,
+        features="multivariate",
+        output=output,
+        architecture=TINY,
+        training=ONE_STEP,
+    )
+
+
+KERAS_CASES = [
+    (name, output)
+    for name in sorted(KERAS_BUILDERS)
+    for output in ("seq2vec", "seq2seq")
+    if not (name == "linear" and output == "seq2seq")
+]
+
+
+@pytest.mark.parametrize(("name", "output"), KERAS_CASES, ids=[f"{n}-{o}" for n, o in KERAS_CASES])
+def test_keras_builder_fits_and_round_trips_through_mlflow(
+    name: str, output: str, features: np.ndarray, history: pd.DataFrame, mlflow_store: str, tmp_path
+) -> None:
+    import mlflow
+
+    from components.families.forecasting.serving import ForecastingModel, log_forecaster
+
+    forecaster = KerasForecaster(name, run_of(name, output), WINDOW)
+    fitted = forecaster.fit(
+        features, target_matrix(features[:, 0], HORIZON), POSITIONS, backup_dir=tmp_path / "backup"
+    )
+    assert np.isfinite(fitted["loss"]).all() and np.isfinite(fitted["val_loss"]).all()
+    expected_shape = (None, WINDOW, HORIZON) if output == "seq2seq" else (None, HORIZON)
+    assert tuple(forecaster.model_.output_shape) == expected_shape
+    origins = POSITIONS.origins("test", HORIZON, WINDOW)
+    predicted = forecaster.predict(features, origins)
+    assert predicted.shape == (len(origins), HORIZON) and np.isfinite(predicted).all()
+
+    with mlflow.start_run():
+        example = history.iloc[-WINDOW:].reset_index(drop=True)
+        model_uri = log_forecaster(ForecastingModel.of(forecaster, SPEC), example).uri
+    reloaded = mlflow.pyfunc.load_model(model_uri)
+    np.testing.assert_allclose(
+        reloaded.unwrap_python_model().forecast_origins(history, origins),
+        predicted,
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    served = reloaded.predict(history.iloc[-WINDOW:])
+    latest = forecaster.predict(features, np.array([len(history) - 1]))[0]
+    np.testing.assert_allclose(served["forecast"], latest, rtol=1e-5, atol=1e-5)
+    assert list(served["date"]) == list(pd.date_range("2001-08-10", periods=HORIZON))
+
+
+def test_linear_refuses_seq2seq() -> None:
+    with pytest.raises(ValueError, match="use output seq2vec"):
+        KerasForecaster("linear", run_of("linear", "seq2seq"), WINDOW).build(
+            np.ones((200, 3), "float32"), POSITIONS
+        )
+
+
+def test_unknown_model_lists_valid_names() -> None:
+    with pytest.raises(ValueError, match=r"unknown forecasting model 'prophet'.*'sarima'"):
+        make_forecaster(run_of("prophet"), WINDOW, 7)
+
+
+def test_every_registered_name_makes_a_forecaster() -> None:
+    for name in FORECASTERS:
+        assert make_forecaster(run_of(name), WINDOW, 7).horizon == HORIZON
+
+
+def test_naive_seasonal_repeats_last_week() -> None:
+    series = np.arange(30, dtype="float32")[:, None]
+    forecast = NaiveSeasonal(period=7, horizon=9).predict(series, np.array([20]))
+    # Days 21-27 take the same weekday last week; days 28-29 reach back two weeks (14, 15).
+    np.testing.assert_array_equal(forecast[0], [14, 15, 16, 17, 18, 19, 20, 14, 15])
+
+
+def test_sarima_rolling_forecast_matches_daily_forecasts_without_refit(chicago) -> None:
+    from statsmodels.tsa.arima.model import ARIMA
+
+    series = chicago["ridership"].to_numpy("float32")[:400, None]
+    positions = SplitPositions(0, 300, 350, 400)
+    one_step = StateSpaceForecaster((1, 0, 0), (0, 1, 1, 7), horizon=1)
+    one_step.fit(series, None, positions)
+    # statsmodels' own results, fitted on the same days, forecasting from each origin
+    reference = ARIMA(
+        series[:300, 0].astype("float64"), order=(1, 0, 0), seasonal_order=(0, 1, 1, 7)
+    ).fit()
+    origins = positions.origins("test", 1)
+    rolled = one_step.predict(series, origins)
+    daily = [
+        reference.apply(series[: origin + 1, 0].astype("float64")).forecast(1)[0]
+        for origin in origins
+    ]
+    np.testing.assert_allclose(rolled[:, 0], daily, rtol=1e-6)
+
+    multi = StateSpaceForecaster(
+        (1, 0, 0), (0, 1, 1, 7), horizon=3, trend=one_step.trend, params=one_step.params_
+    )
+    rolled = multi.predict(series, origins[:-2])
+    daily = [
+        reference.apply(series[: origin + 1, 0].astype("float64")).forecast(3)
+        for origin in origins[:-2]
+    ]
+    np.testing.assert_allclose(rolled, np.stack(daily), rtol=1e-6)
+
+
+def test_state_space_save_and_load_predict_the_same(chicago, tmp_path) -> None:
+    series = chicago["ridership"].to_numpy("float32")[:300, None]
+    model = StateSpaceForecaster((1, 0, 1), (0, 0, 0, 0), horizon=2)
+    model.fit(series, None, SplitPositions(0, 200, 250, 300))
+    model.save(tmp_path / "arma")
+    loaded = load_forecaster(tmp_path / "arma")
+    origins = np.arange(250, 297)
+    np.testing.assert_allclose(loaded.predict(series, origins), model.predict(series, origins))
+
+
+def test_saved_sarima_holds_its_parameters_not_its_training_data(chicago, tmp_path) -> None:
+    series = chicago["ridership"].to_numpy("float32")[:, None]
+    model = StateSpaceForecaster((1, 0, 0), (0, 1, 1, 7), horizon=1)
+    model.fit(series, None, SplitPositions(0, len(series) - 20, len(series) - 10, len(series)))
+    model.save(tmp_path / "sarima")
+    saved = sum(path.stat().st_size for path in (tmp_path / "sarima").iterdir())
+    assert saved < 10_000  # the specification and three parameters, whatever the series length
+    loaded = load_forecaster(tmp_path / "sarima")
+    assert loaded.describe() == {"order": [1, 0, 0], "seasonal_order": [0, 1, 1, 7], "trend": "n"}
+
+
+def test_interrupted_training_resumes_from_the_last_finished_epoch(features, tmp_path) -> None:
+    import keras
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt("machine went away")
+
+    run = run_of("gru").model_copy(
+        update={"training": ONE_STEP.model_copy(update={"epochs": 4, "patience": 10})}
+    )
+    targets = target_matrix(features[:, 0], HORIZON)
+    with pytest.raises(KeyboardInterrupt):
+        KerasForecaster("gru", run, WINDOW).fit(
+            features, targets, POSITIONS, callbacks=[Interrupt()], backup_dir=tmp_path / "b"
+        )
+    resumed = KerasForecaster("gru", run, WINDOW).fit(
+        features, targets, POSITIONS, backup_dir=tmp_path / "b"
+    )
+    assert len(resumed["loss"]) == 2  # epochs 3 and 4 only: 1 and 2 were restored
+    assert not (tmp_path / "b").exists()  # the backup is removed once training finishes

@@ -1,0 +1,137 @@
+"""A served text classifier takes raw strings, returns probabilities and labels, and answers 4xx
+to empty or non-text input while it keeps serving."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from components.families.textclf.config import (
+    ModelRun,
+    TextArchitecture,
+    TextclfConfig,
+    TextTrainingConfig,
+)
+from components.families.textclf.models import TextClassifier
+from components.families.textclf.vectorizer import WordVectorizer
+
+LABELS = ["comedies", "histories", "tragedies"]
+TRAIN = [
+    "a merry jest and a wedding",
+    "the king and his crown of england",
+    "death and blood and grief",
+    "love and laughter at the wedding",
+    "war for the crown of france",
+    "the ghost and the poison",
+] * 3
+TARGETS = np.array([0, 1, 2, 0, 1, 2] * 3)
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory) -> TextClassifier:
+    vectorizer = WordVectorizer(vocabulary_size=50, sequence_length=8).fit(TRAIN)
+    run = TextclfConfig(
+        tasks={},
+        models=[],
+        architecture=TextArchitecture(embedding_dim=4, units=4, dropout=0.0),
+        training=TextTrainingConfig(epochs=1, batch_size=6, patience=1),
+    ).resolve(ModelRun(name="gru"))
+    model = TextClassifier(run, LABELS, vectorizer)
+    ids = vectorizer.transform(TRAIN)
+    model.fit(
+        {"train": ids, "validation": ids},
+        {"train": TARGETS, "validation": TARGETS},
+        backup_dir=tmp_path_factory.mktemp("backup"),
+    )
+    return model
+
+
+@pytest.fixture(scope="module")
+def served(classifier: TextClassifier, tmp_path_factory):
+    """The classifier logged once to a store of this module, loaded back as a pyfunc."""
+    import mlflow
+
+    from components.core import tracking
+    from components.families.textclf.serving import TextClassifierModel, log_text_classifier
+
+    previous = mlflow.get_tracking_uri()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        tracking.configure(tmp_path_factory.mktemp("store"))
+        with mlflow.start_run():
+            uri = log_text_classifier(TextClassifierModel.of(classifier), TRAIN[:3]).uri
+        yield mlflow.pyfunc.load_model(uri)
+    mlflow.set_tracking_uri(previous)
+    mlflow.set_registry_uri(previous)
+
+
+def test_pyfunc_takes_a_list_of_strings_or_a_one_column_table(served, classifier) -> None:
+    texts = ["the crown of england", "a wedding jest", "words never seen before"]
+    predicted = served.predict(texts)
+    columns = [f"probability_{label}" for label in LABELS]
+    assert list(predicted.columns) == ["label", *columns]
+    probabilities = predicted[columns].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(probabilities, classifier.predict_proba(texts), rtol=1e-5)
+    assert list(predicted["label"]) == [LABELS[index] for index in probabilities.argmax(axis=1)]
+    table = served.predict(pd.DataFrame({"text": texts}))
+    pd.testing.assert_frame_equal(table, predicted)
+    assert [kind.name for kind in served.metadata.get_input_schema().input_types()] == ["string"]
+
+
+BAD_INPUT = {
+    "no texts": ([], "missing inputs"),  # the signature check answers before the model does
+    "empty": ([""], r"position\(s\) \[0\] are empty or have no words"),
+    "blank": (["fine", "   "], r"position\(s\) \[1\] are empty"),
+    "digits": (["fine", "12345"], r"have no words: \['12345'\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_pyfunc_rejects_empty_or_non_text_input_with_a_clear_message(served, case: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    bad, message = BAD_INPUT[case]
+    with pytest.raises(MlflowException, match=message) as raised:
+        served.predict(bad)
+    assert raised.value.error_code == "INVALID_PARAMETER_VALUE"  # HTTP 400 when served
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    from fastapi.testclient import TestClient
+    from mlflow.pyfunc import scoring_server
+
+    return TestClient(scoring_server.init(served))
+
+
+GOOD = {"inputs": ["the king of england", "a merry wedding"]}
+BAD = {
+    "empty list": {"inputs": []},
+    "empty string": {"inputs": ["the king", ""]},
+    "numbers": {"inputs": [1, 2]},
+    "empty table": {"dataframe_split": {"columns": ["text"], "data": []}},
+    "not json": "{not json",
+}
+
+
+def test_served_model_answers_raw_strings(client) -> None:
+    response = client.post("/invocations", json=GOOD)
+    assert response.status_code == 200, response.text
+    predictions = pd.DataFrame(response.json()["predictions"])
+    assert len(predictions) == 2 and set(predictions["label"]) <= set(LABELS)
+    table = {"dataframe_split": {"columns": ["text"], "data": [["the king of england"]]}}
+    assert client.post("/invocations", json=table).status_code == 200
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_request_gets_4xx_and_server_keeps_serving(client, case: str) -> None:
+    body = BAD[case] if isinstance(BAD[case], str) else json.dumps(BAD[case])
+    response = client.post(
+        "/invocations", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert 400 <= response.status_code < 500, (case, response.status_code, response.text)
+    assert client.post("/invocations", json=GOOD).status_code == 200
