@@ -102,7 +102,8 @@ def test_every_run_records_data_version_commit_config_and_plots(trained) -> None
 
 def test_the_registry_holds_the_flows_pick_with_a_description(trained) -> None:
     (version,) = MlflowClient().search_model_versions("name = 'forecasting-chicago'")
-    assert "champion" in version.aliases
+    champion = MlflowClient().get_model_version_by_alias("forecasting-chicago", "champion")
+    assert champion.version == version.version
     best = min(model_runs(), key=lambda run: run.data.metrics["test_mae"])
     assert version.run_id == best.info.run_id
     assert "test_mae" in version.description and "gate: promoted" in version.description
