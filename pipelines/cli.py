@@ -205,9 +205,10 @@ def _print_ui_hint() -> None:
     from components.core import tracking
     from pipelines.common import workspace_dir
 
+    # The UI opens in its GenAI mode unless asked for model training; the choice then sticks.
     console.print(
         f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir())}[/bold]"
-        " then browse http://127.0.0.1:5000"
+        " then browse http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
     )
 
 

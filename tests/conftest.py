@@ -13,7 +13,6 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-
 @pytest.fixture(scope="session")
 def chicago() -> pd.DataFrame:
     """The real Chicago ridership table, as ingested."""

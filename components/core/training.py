@@ -58,6 +58,8 @@ class EpochMetrics(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
         import mlflow
 
+        if mlflow.active_run() is None:  # fitted outside a tracked run: nothing to log to
+            return
         mlflow.log_metrics(
             {f"{self.prefix}{name}": float(value) for name, value in (logs or {}).items()},
             step=epoch,

@@ -29,11 +29,3 @@ def test_optimizer_study_of_a_family_without_one_is_rejected() -> None:
     result = runner.invoke(app, ["optimizers", "forecasting", "--task", "chicago"])
     assert result.exit_code == 2
     assert "no optimizer study for 'forecasting'" in result.output
-
-
-def test_deployment_runs_every_task_on_the_full_profile() -> None:
-    from pipelines.deployments import deployment_for
-
-    deployment = deployment_for("textclf")
-    assert deployment.name == "textclf-daily"
-    assert deployment.parameters == {"family": "textclf", "profile": "full"}

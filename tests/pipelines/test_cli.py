@@ -49,12 +49,3 @@ def test_rollback_without_a_previous_champion_is_an_error(workspace) -> None:
     result = seqpipe("rollback", "forecasting-chicago")
     assert result.returncode == 2
     assert "previous-champion" in result.stderr
-
-
-def test_deployment_has_a_daily_cron_schedule() -> None:
-    from pipelines.deployments import deployment_for
-
-    deployment = deployment_for("forecasting")
-    assert deployment.name == "forecasting-daily"
-    assert [schedule.schedule.cron for schedule in deployment.schedules] == ["0 3 * * *"]
-    assert deployment.parameters == {"family": "forecasting", "profile": "full"}
