@@ -19,6 +19,29 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(width=max(Console().width, 120))
+errors = Console(stderr=True, width=max(Console().width, 120))
+VERBOSE = {"on": False}
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show full tracebacks of errors.")
+    ] = False,
+) -> None:
+    """Production pipelines for sequence and generative deep-learning models."""
+    VERBOSE["on"] = verbose
+
+
+def _fail(error: BaseException, config: Path | None = None, code: int = 2) -> typer.Exit:
+    """Print a user's error in a few lines (with the traceback when --verbose) and exit."""
+    from pipelines.errors import describe
+
+    if VERBOSE["on"]:
+        errors.print_exception()
+    errors.print(f"[bold red]error:[/bold red] {describe(error, config)}", highlight=False)
+    return typer.Exit(code)
+
 
 TEXT_COLUMNS = {"run", "version", "aliases", "started"}
 
@@ -68,8 +91,26 @@ def run(
         raise typer.BadParameter("--model, --config and --task apply to a single family, not 'all'")
     names = family_names() if family == "all" else [_family(family)]
     _quiet_libraries()
-    from pipelines.flow import ModelsFailed, pipeline_flow
+    from components.core import tracking
+    from components.families import get_family
+    from pipelines.common import workspace_dir
+    from pipelines.errors import USER_ERRORS, hide_user_error_tracebacks
+    from pipelines.flow import ModelsFailed, load_checked, pipeline_flow
 
+    try:  # the tracking store answers, or the run stops before any work
+        tracking.configure(workspace_dir())
+    except USER_ERRORS as error:
+        raise _fail(error) from None
+    # Every config is checked before any work: a typo costs seconds, not a training run.
+    for name in names:
+        try:
+            chosen = get_family(name)
+            checked, _ = load_checked(chosen, profile, str(config) if config else None, model)
+            chosen.select_tasks(checked, task)
+        except USER_ERRORS as error:
+            raise _fail(error, config or get_family(name).default_config) from None
+    if not VERBOSE["on"]:
+        hide_user_error_tracebacks()
     started = time.perf_counter()
     failed: dict[str, str] = {}
     for name in names:
@@ -84,6 +125,8 @@ def run(
             )
         except ModelsFailed as error:
             failed |= {f"{name} {key}": message for key, message in error.failures.items()}
+        except USER_ERRORS as error:
+            raise _fail(error, config) from None
         _print_leaderboard(name)
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
     _print_ui_hint()
@@ -103,7 +146,12 @@ def leaderboard(
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
 ) -> None:
     """Show a family's model runs from MLflow, best first, one table per registered model."""
-    _print_leaderboard(_family(family), limit)
+    from components.core.errors import UserError
+
+    try:
+        _print_leaderboard(_family(family), limit)
+    except UserError as error:
+        raise _fail(error) from None
 
 
 def _families_with(study: str) -> list[str]:

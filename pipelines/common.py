@@ -13,7 +13,7 @@ from typing import Any
 import mlflow
 
 from components.core import tracking
-from components.core.config import FamilyConfig, config_digest, flatten
+from components.core.config import FamilyConfig, config_digest
 from components.core.contract import Family
 from components.core.stages import experiment_name
 
@@ -66,6 +66,7 @@ def pipeline_run(
     experiment_id = tracking.ensure_experiment(
         experiment_name(family, task), workspace, {"seqpipe.family": family.name}
     )
+    tracking.fail_orphaned_runs([experiment_id])  # runs of a process killed mid-run
     tags = {
         "seqpipe.family": family.name,
         "seqpipe.task": task,
@@ -73,14 +74,16 @@ def pipeline_run(
         "seqpipe.profile": config.profile,
         "git.commit": tracking.git_commit(PROJECT_DIR),
         "config.digest": config_digest(config),
+        **tracking.process_tags(),
     }
     with mlflow.start_run(
         experiment_id=experiment_id,
         run_name=run_name or f"{family.name}-{task}-pipeline",
         tags=tags,
     ) as parent:
+        # The whole config as an artifact; params belong to the model runs, which log what
+        # each model used (the runs table would otherwise mix both).
         mlflow.log_dict(config.model_dump(mode="json"), "config.json")
-        mlflow.log_params(flatten(config.model_dump(mode="json", exclude={"models"})))
         created = mlflow.MlflowClient().get_experiment(experiment_id).creation_time
         store = f"{uri}#{experiment_id}@{created}"
         yield RunContext(family.name, workspace, uri, experiment_id, parent.info.run_id, store)

@@ -19,6 +19,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from components.core import registry, stages
 from components.core.config import FamilyConfig, ResolvedRun
 from components.core.contract import Family, Prepared
+from components.core.errors import UserError
+from components.core.locks import exclusive
 from components.core.registry import Candidate, GateDecision
 from components.core.validation import DataValidationError
 from components.core.versioning import DataVersion
@@ -51,7 +53,19 @@ class Scored:
     metrics: dict[str, float]
 
 
-@task(name="ingest", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def transient_only(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry condition: never retry the user's errors (bad config or data, a missing file);
+    running again cannot fix them."""
+    return not isinstance(state.result(raise_on_failure=False), UserError)
+
+
+@task(
+    name="ingest",
+    retries=2,
+    retry_delay_seconds=5,
+    retry_condition_fn=transient_only,
+    cache_policy=NO_CACHE,
+)
 def ingest_task(family: str, config: FamilyConfig, task_name: str, workspace: Path) -> DataVersion:
     data = stages.ingest(get_family(family), config, task_name, workspace)
     get_run_logger().info(
@@ -155,7 +169,13 @@ def evaluate_task(
     return Scored(candidate, metrics)
 
 
-@task(name="register", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(
+    name="register",
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=transient_only,
+    cache_policy=NO_CACHE,
+)
 def register_task(
     prepared: Prepared,
     config: FamilyConfig,
@@ -171,7 +191,9 @@ def register_task(
         return stages.rescore(family, prepared, config, scored[item.run_id][0], model_uri)
 
     candidates = [candidate for _, candidate in scored.values()]
-    decisions = registry.register_best(candidates, config.gate, rescore)
+    # Two flows of one workspace gate one after the other: each sees the other's champion.
+    with exclusive(context.workspace, "registry"):
+        decisions = registry.register_best(candidates, config.gate, rescore)
     logger = get_run_logger()
     for decision in decisions:
         logger.info(
@@ -221,11 +243,14 @@ def _train_and_register(
     )
     base = (context.family, prepared.task, prepared.data.file_md5, training_config, context.store)
     missing = [run for run in family.baseline_runs(config, runs) if run not in runs]
-    baselines = [run for run in runs if family.is_baseline(run)] + missing
-    others = [run for run in runs if not family.is_baseline(run)]
+    failures = family.unfit_runs(prepared, config, runs + missing)
+    for key, reason in failures.items():
+        logger.error("%s %s cannot train on this data: %s", prepared.task, key, reason)
+    fit = [run for run in runs + missing if run.key not in failures]
+    baselines = [run for run in fit if family.is_baseline(run)]
+    others = [run for run in fit if not family.is_baseline(run)]
     scored: dict[str, tuple[ResolvedRun, Candidate]] = {}
     references: dict[str, Scored] = {}
-    failures: dict[str, str] = {}
     for group in (baselines, others):
         for first in range(0, len(group), config.parallel_models):
             batch = group[first : first + config.parallel_models]

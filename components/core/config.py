@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,20 +66,28 @@ class FamilyConfig(StrictModel):
     gate: GateConfig
     parallel_models: int = Field(1, ge=1)  # models trained at once
 
+    def resolve_paths(self, base: Path) -> Self:
+        """This config with relative file paths taken from ``base`` (the config's folder)."""
+        return self
+
 
 def select_runs(runs: list[Any], names: list[str] | None) -> list[Any]:
-    """The runs whose ``name`` is in ``names`` (all when ``names`` is empty).
+    """The runs whose model ``name`` or run ``key`` (e.g. ``gru-multi-h14``) is in ``names``
+    (all when ``names`` is empty).
 
     Raises:
-        ValueError: if a name matches no run (the message lists the valid names).
+        ValueError: if a name matches no run (the message lists the valid names and keys).
     """
     if not names:
         return runs
-    known = sorted({run.name for run in runs})
-    unknown = sorted(set(names) - set(known))
+    known = {run.name for run in runs} | {run.key for run in runs}
+    unknown = sorted(set(names) - known)
     if unknown:
-        raise ValueError(f"unknown model(s) {unknown} for this config; valid names: {known}")
-    return [run for run in runs if run.name in names]
+        raise ValueError(
+            f"unknown model(s) {unknown} for this config; valid names: "
+            f"{sorted({run.name for run in runs})}, or run names: {[run.key for run in runs]}"
+        )
+    return [run for run in runs if run.name in names or run.key in names]
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

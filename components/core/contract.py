@@ -6,14 +6,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-import mlflow
 import pandas as pd
 
 from components.core.config import FamilyConfig, ResolvedRun, read_profile
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
+
+if TYPE_CHECKING:
+    import mlflow
 
 ConfigT = TypeVar("ConfigT", bound=FamilyConfig)
 RunT = TypeVar("RunT", bound=ResolvedRun)
@@ -85,7 +87,8 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
     # --- configuration -------------------------------------------------------------------
     def load_config(self, path: Path | None = None, profile: str = "quick") -> ConfigT:
         """The family config at ``path`` (default: the family's YAML) with a profile applied."""
-        return self.config_type.model_validate(read_profile(path or self.default_config, profile))
+        config = self.config_type.model_validate(read_profile(path or self.default_config, profile))
+        return config.resolve_paths(Path(path).resolve().parent) if path else config
 
     @abstractmethod
     def tasks(self, config: ConfigT) -> list[str]:
@@ -151,6 +154,11 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         self, frame: pd.DataFrame, config: ConfigT, task: str, data: DataVersion
     ) -> PreparedT:
         """Turn a validated table into what every model needs (preprocessors fitted on train)."""
+
+    def unfit_runs(self, prepared: PreparedT, config: ConfigT, runs: list[RunT]) -> dict[str, str]:
+        """Runs that cannot train on this data (run key -> why, with the numbers), found
+        before any training; the others go on."""
+        return {}
 
     # --- models --------------------------------------------------------------------------
     @abstractmethod

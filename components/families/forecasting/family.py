@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.forecasting.config import ForecastingConfig, ForecastRun, ModelRun
@@ -96,7 +97,10 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             "model": run.name,
             "horizon": run.horizon,
             "features": run.features,
-            "dataset": config.dataset.model_dump(mode="json"),
+            # Frequency, season and covariates as resolved for this data, not as configured.
+            "dataset": config.dataset.model_dump(
+                mode="json", exclude={"frequency", "seasonal_period", "covariates"}
+            ),
             "split": config.split.model_dump(mode="json"),
             "frequency": prepared.frequency,
             "seasonal_period": prepared.seasonal_period,
@@ -109,7 +113,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         return load_series_table(config.dataset)
 
     def read_raw(self, path: Path, config: ForecastingConfig, task: str) -> pd.DataFrame:
-        frame = read_table_file(path)
+        frame = read_table_file(path)  # written by ingest: UTF-8, ISO dates
         date = config.dataset.date_column
         if date in frame:
             frame[date] = pd.to_datetime(frame[date], errors="coerce")
@@ -140,6 +144,19 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             seasonal_period=infer_seasonal_period(frequency, dataset.seasonal_period),
             positions=split_positions(frame[dataset.date_column], config.split),
         )
+
+    def unfit_runs(
+        self, prepared: PreparedSeries, config: ForecastingConfig, runs: list[ForecastRun]
+    ) -> dict[str, str]:
+        problems = {}
+        for run in runs:
+            minimum = make_forecaster(run, config.window, prepared.seasonal_period).min_history
+            try:
+                for part in ("train", "validation", "test"):
+                    prepared.positions.origins(part, run.horizon, max(config.window, minimum))
+            except UserError as error:
+                problems[run.key] = str(error)
+        return problems
 
     def fit(
         self,

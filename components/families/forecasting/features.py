@@ -9,6 +9,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from components.core.errors import UserError
+from components.families.forecasting import frequency as frequencies
 from components.families.forecasting.config import ForecastRun, SeriesDataset, SplitConfig
 
 Part = Literal["train", "validation", "test"]
@@ -28,14 +30,30 @@ class FeatureSpec:
     holidays_subdivision: str | None = None
 
     @property
+    def weekdays(self) -> bool:
+        """Day of week of the next period: for daily (or finer) series."""
+        return self.calendar and frequencies.is_daily_or_finer(self.frequency)
+
+    @property
+    def year_phase(self) -> bool:
+        """Position of the next period in the year: for anything finer than years."""
+        return self.calendar and not frequencies.is_yearly(self.frequency)
+
+    @property
+    def holidays(self) -> bool:
+        """Holiday flags of the periods ahead: daily (or finer) series, a configured country."""
+        return self.weekdays and self.holidays_country is not None
+
+    @property
     def columns(self) -> list[str]:
         """Names of the feature columns, in model input order."""
         calendar = []
-        if self.calendar:
-            calendar = [f"next_weekday_{day}" for day in range(7)]
+        if self.weekdays:
+            calendar += [f"next_weekday_{day}" for day in range(7)]
+        if self.year_phase:
             calendar += ["next_year_phase_sin", "next_year_phase_cos"]
-            if self.holidays_country:
-                calendar += [f"holiday_in_{step}" for step in range(1, self.horizon + 1)]
+        if self.holidays:
+            calendar += [f"holiday_in_{step}" for step in range(1, self.horizon + 1)]
         return [self.target_column, *self.covariates, *calendar]
 
     def to_json(self) -> str:
@@ -49,36 +67,40 @@ class FeatureSpec:
 
 
 def infer_frequency(dates: pd.Series, configured: str | None) -> str:
-    """The configured frequency, or the one pandas infers from the dates."""
+    """The configured frequency, or the one pandas infers from the dates, as pandas 3 names it.
+
+    Raises:
+        ValueError: if no frequency is configured and the dates have no regular one.
+    """
     if configured:
-        return configured
-    with pd.option_context("future.infer_freq_returns_offset", True):
-        inferred = pd.infer_freq(pd.DatetimeIndex(dates))
-    inferred = getattr(inferred, "freqstr", inferred)
+        return frequencies.normalize(configured)
+    parsed = pd.DatetimeIndex(pd.to_datetime(dates, errors="coerce")).dropna()
+    inferred = None
+    if len(parsed) >= 3:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            inferred = pd.infer_freq(parsed.sort_values())
     if inferred is None:
         raise ValueError(
-            "could not infer the series frequency from its dates; set dataset.frequency"
+            "could not infer the series frequency from its dates (too few, or gaps); "
+            "set dataset.frequency (e.g. D, W-SUN, MS, QS)"
         )
-    return inferred
+    return frequencies.normalize(getattr(inferred, "freqstr", inferred))
 
 
-def infer_seasonal_period(frequency: str, configured: int | None) -> int:
+def infer_seasonal_period(alias: str, configured: int | None) -> int:
     """The configured seasonal period, or the usual one for the frequency."""
-    if configured:
-        return configured
-    base = pd.tseries.frequencies.to_offset(frequency).rule_code.split("-")[0]
-    periods = {"D": 7, "B": 5, "W": 52, "MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "h": 24}
-    if base not in periods:
-        raise ValueError(f"no default seasonal period for frequency {frequency!r}; set it")
-    return periods[base]
+    return configured or frequencies.seasonal_period(alias)
 
 
 def covariate_columns(frame: pd.DataFrame, dataset: SeriesDataset) -> list[str]:
-    """The configured covariates, or every column except date and target (all must be numeric)."""
-    if dataset.covariates is not None:
-        return list(dataset.covariates)
-    excluded = {dataset.date_column, dataset.target_column}
-    return [name for name in frame.columns if name not in excluded]
+    """The configured covariates: the columns named, every column but date and target
+    (``all``; the suite then checks they are numeric), or none."""
+    if dataset.covariates is None:
+        return []
+    if dataset.covariates == "all":
+        excluded = {dataset.date_column, dataset.target_column}
+        return [name for name in frame.columns if name not in excluded]
+    return list(dataset.covariates)
 
 
 def feature_spec(
@@ -113,15 +135,16 @@ def build_features(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
         raise ValueError(f"history is missing column(s) {missing}")
     dates = pd.DatetimeIndex(pd.to_datetime(frame[spec.date_column]))
     parts = [frame[[spec.target_column, *spec.covariates]].to_numpy(dtype="float32")]
-    if spec.calendar:
-        offset = pd.tseries.frequencies.to_offset(spec.frequency)
-        next_dates = dates + offset
+    offset = frequencies.to_offset(spec.frequency)
+    next_dates = dates + offset
+    if spec.weekdays:
         parts.append(np.eye(7, dtype="float32")[next_dates.day_of_week])
+    if spec.year_phase:
         # Position in the year as a circle: the holiday season and summer without a cliff at Jan 1.
         phase = 2 * np.pi * (next_dates.day_of_year.to_numpy() - 1) / 365.25
         parts.append(np.stack([np.sin(phase), np.cos(phase)], axis=1).astype("float32"))
-        if spec.holidays_country:
-            parts.append(_holiday_flags(dates, offset, spec))
+    if spec.holidays:
+        parts.append(_holiday_flags(dates, offset, spec))
     return np.concatenate(parts, axis=1)
 
 
@@ -168,8 +191,12 @@ class SplitPositions:
         low = max(first_target - 1, self.start + window - 1)
         high = end - 1 - horizon  # the last target, origin + horizon, must stay below ``end``
         if high < low:
-            raise ValueError(
-                f"the {part} split has no forecast origin for window {window} and horizon {horizon}"
+            periods, history = end - first_target, first_target - self.start
+            needed = max(horizon, window + horizon - history)
+            raise UserError(
+                f"the {part} split has {periods} period(s) after {history} of history: too few "
+                f"for window {window} and horizon {horizon}, which need {needed}; move the "
+                "split dates, or shorten the window or the horizon"
             )
         return np.arange(low, high + 1)
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from components.core.contract import LoggedModel
 from components.core.serving import bad_request, log_pyfunc
+from components.families.forecasting import frequency as frequencies
 from components.families.forecasting.features import FeatureSpec, build_features
 
 PACKAGES = ("tensorflow-cpu", "keras", "statsmodels", "holidays")
@@ -39,7 +40,7 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
         features = build_features(history, self.spec)
         forecast = self.forecaster.predict(features, np.array([len(history) - 1]))[0]
         last = pd.Timestamp(history[self.spec.date_column].iloc[-1])
-        offset = pd.tseries.frequencies.to_offset(self.spec.frequency)
+        offset = frequencies.to_offset(self.spec.frequency)
         dates = [last + step * offset for step in range(1, len(forecast) + 1)]
         return pd.DataFrame({self.spec.date_column: dates, "forecast": forecast.astype("float64")})
 
@@ -75,7 +76,9 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
             )
         history[required[1:]] = values
         expected = pd.date_range(
-            history[spec.date_column].iloc[0], periods=len(history), freq=spec.frequency
+            history[spec.date_column].iloc[0],
+            periods=len(history),
+            freq=frequencies.to_offset(spec.frequency),
         )
         if not (pd.DatetimeIndex(history[spec.date_column]) == expected).all():
             raise bad_request(

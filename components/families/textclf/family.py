@@ -6,13 +6,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
-from components.core.training import EpochMetrics
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.textclf.config import (
@@ -27,12 +26,14 @@ from components.families.textclf.metrics import (
     misclassified,
     plot_confusion_matrix,
 )
-from components.families.textclf.models import BUILDERS, TextClassifier, TfidfBaseline
+from components.families.textclf.models import CLASSIFIERS, TfidfBaseline
 from components.families.textclf.serving import TextClassifierModel, log_text_classifier
 from components.families.textclf.sources import load_text_table
 from components.families.textclf.suite import validate_text_table
 from components.families.textclf.text import SPLITS
-from components.families.textclf.vectorizer import WordVectorizer
+
+if TYPE_CHECKING:
+    from components.families.textclf.vectorizer import WordVectorizer
 
 BASELINE = TfidfBaseline.kind
 EXAMPLE_TEXTS = 3  # test texts logged as the model's input example
@@ -72,7 +73,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         return list(config.tasks)
 
     def model_names(self) -> list[str]:
-        return sorted([*BUILDERS, BASELINE])
+        return sorted([*CLASSIFIERS, BASELINE])
 
     def runs(self, config: TextclfConfig, names: list[str] | None) -> list[ResolvedTextRun]:
         return config.select(names)
@@ -114,7 +115,8 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             {"pretraining": config.pretraining.model_dump(mode="json")} if run.pretrained else {}
         )
         vocabulary = {"vocabulary_learned": prepared.vectorizer.size}
-        return run.model_dump(mode="json") | pretraining | task | data | vocabulary
+        model = {"model": run.name} | run.model_dump(mode="json", exclude={"name"})
+        return model | pretraining | task | data | vocabulary
 
     def load_table(self, config: TextclfConfig, task: str) -> pd.DataFrame:
         return load_text_table(config.tasks[task])
@@ -130,6 +132,8 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         self, frame: pd.DataFrame, config: TextclfConfig, task: str, data: DataVersion
     ) -> PreparedText:
         """Fit the vectorizer on the training texts only, then turn every split into ids."""
+        from components.families.textclf.vectorizer import WordVectorizer
+
         settings = config.tasks[task]
         label_ids = {label: index for index, label in enumerate(settings.labels)}
         texts = {split: frame.loc[frame["split"] == split, "text"].tolist() for split in SPLITS}
@@ -165,6 +169,9 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             )
             baseline.fit(prepared.texts("train"), prepared.targets["train"])
             return Fitted(model=TextClassifierModel.of(baseline))
+        from components.core.training import EpochMetrics
+        from components.families.textclf.networks import TextClassifier
+
         classifier = TextClassifier(run, labels, prepared.vectorizer)
         history = classifier.fit(
             prepared.ids,

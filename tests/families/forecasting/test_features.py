@@ -93,8 +93,19 @@ def test_frequency_and_season_are_inferred() -> None:
         infer_frequency(pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-09"])), None)
 
 
-def test_default_covariates_are_the_other_numeric_columns(chicago: pd.DataFrame) -> None:
+def test_covariates_are_only_what_the_config_names(chicago: pd.DataFrame) -> None:
     dataset = ForecastingConfig(models=[ModelRun(name="lstm")]).dataset
-    covariates = covariate_columns(chicago, dataset)
-    assert "ridership" not in covariates and "date" not in covariates
-    assert {"Clark_Lake", "temp", "Bears_Home"} <= set(covariates)
+    assert covariate_columns(chicago, dataset) == []  # none unless asked for
+    every = covariate_columns(chicago, dataset.model_copy(update={"covariates": "all"}))
+    assert "ridership" not in every and "date" not in every
+    assert {"Clark_Lake", "temp", "Bears_Home"} <= set(every)
+    named = dataset.model_copy(update={"covariates": ["temp"]})
+    assert covariate_columns(chicago, named) == ["temp"]
+
+
+def test_the_packaged_config_uses_every_column_and_illinois_holidays() -> None:
+    from components.families.forecasting.family import ForecastingFamily
+
+    dataset = ForecastingFamily().load_config().dataset
+    assert dataset.covariates == "all"
+    assert (dataset.holidays_country, dataset.holidays_subdivision) == ("US", "IL")

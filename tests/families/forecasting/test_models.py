@@ -16,13 +16,13 @@ from components.families.forecasting.features import (
 )
 from components.families.forecasting.models import (
     FORECASTERS,
-    KERAS_BUILDERS,
-    KerasForecaster,
+    NETWORKS,
     NaiveSeasonal,
     StateSpaceForecaster,
     load_forecaster,
     make_forecaster,
 )
+from components.families.forecasting.networks import KERAS_BUILDERS, KerasForecaster
 
 WINDOW, HORIZON = 8, 2
 TINY = Architecture(units=4, layers=2, filters=4, kernel_size=2, dilation_rates=[1, 2])
@@ -105,6 +105,11 @@ def test_linear_refuses_seq2seq() -> None:
 def test_unknown_model_lists_valid_names() -> None:
     with pytest.raises(ValueError, match=r"unknown forecasting model 'prophet'.*'sarima'"):
         make_forecaster(run_of("prophet"), WINDOW, 7)
+
+
+def test_every_network_name_has_its_builder() -> None:
+    assert set(KERAS_BUILDERS) == set(NETWORKS)
+    assert all(callable(builder) for builder in KERAS_BUILDERS.values())
 
 
 def test_every_registered_name_makes_a_forecaster() -> None:

@@ -13,7 +13,7 @@ from components.families.forecasting.config import SeriesDataset
 from components.families.forecasting.features import covariate_columns
 from components.families.forecasting.suite import validate_series_table
 
-DATASET = SeriesDataset(start_date="2001-01-22", end_date="2016-08-28")
+DATASET = SeriesDataset(covariates="all", start_date="2001-01-22", end_date="2016-08-28")
 
 
 def check(frame: pd.DataFrame):

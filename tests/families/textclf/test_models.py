@@ -14,16 +14,15 @@ from components.families.textclf.config import (
     TextTrainingConfig,
 )
 from components.families.textclf.family import TextclfFamily
-from components.families.textclf.models import (
+from components.families.textclf.models import CLASSIFIERS, TfidfBaseline, load_text_classifier
+from components.families.textclf.networks import (
     BUILDERS,
     MaskedGlobalMaxPooling1D,
     TextClassifier,
     TextSpec,
-    TfidfBaseline,
     build_classifier,
     build_language_model,
     label_weights,
-    load_text_classifier,
     transfer_pretrained,
     word_log_frequencies,
 )
@@ -75,6 +74,21 @@ def test_masked_max_pooling_leaves_padding_out() -> None:
     pooled = MaskedGlobalMaxPooling1D()(states, mask=mask)
     np.testing.assert_allclose(np.asarray(pooled), [[-2.0, 5.0]])
     np.testing.assert_allclose(np.asarray(MaskedGlobalMaxPooling1D()(states)), [[0.0, 9.0]])
+
+
+def test_every_classifier_name_has_its_builder() -> None:
+    assert set(BUILDERS) == set(CLASSIFIERS)
+
+
+def test_tfidf_baseline_saves_and_reloads(tmp_path) -> None:
+    settings = TextclfFamily().load_config().baseline.model_copy(update={"min_df": 1})
+    baseline = TfidfBaseline(settings, ["neg", "pos"]).fit(TEXTS["train"], LABELS["train"])
+    baseline.save(tmp_path / "tfidf")
+    reloaded = load_text_classifier(tmp_path / "tfidf")
+    assert reloaded.labels == ["neg", "pos"]
+    np.testing.assert_allclose(
+        reloaded.predict_proba(TEXTS["validation"]), baseline.predict_proba(TEXTS["validation"])
+    )
 
 
 def test_unknown_builder_lists_valid_names() -> None:

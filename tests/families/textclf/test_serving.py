@@ -15,7 +15,7 @@ from components.families.textclf.config import (
     TextclfConfig,
     TextTrainingConfig,
 )
-from components.families.textclf.models import TextClassifier
+from components.families.textclf.networks import TextClassifier
 from components.families.textclf.vectorizer import WordVectorizer
 
 LABELS = ["comedies", "histories", "tragedies"]

@@ -1,0 +1,44 @@
+"""How the command line reports the user's errors: a few lines, the traceback only on request."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from components.core.errors import UserError
+
+USER_ERRORS = (UserError, ValidationError, ValueError)
+
+
+def describe(error: BaseException, config: Path | None = None) -> str:
+    """What went wrong and where, in a few lines; pydantic's reports become one line per field."""
+    where = f"{config}: " if config else ""
+    if isinstance(error, ValidationError):
+        lines = [
+            f"  {'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"
+            + (f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else "")
+            for item in error.errors()
+        ]
+        return f"{where}invalid config:\n" + "\n".join(lines)
+    return f"{where}{error}"
+
+
+class HideUserErrorTracebacks(logging.Filter):
+    """Keeps the message of a log record about a user's error and drops its traceback: the
+    error says what and where; the stack of our code says nothing more to its user."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, UserError):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def hide_user_error_tracebacks() -> None:
+    """Install the filter on every handler of Prefect's loggers (its console output)."""
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs"):
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(HideUserErrorTracebacks())
