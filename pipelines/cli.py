@@ -96,6 +96,7 @@ def run(
     from pipelines.common import workspace_dir
     from pipelines.errors import USER_ERRORS, hide_user_error_tracebacks
     from pipelines.flow import ModelsFailed, load_checked, pipeline_flow
+    from pipelines.server import prefect_api
 
     try:  # the tracking store answers, or the run stops before any work
         tracking.configure(workspace_dir())
@@ -113,21 +114,22 @@ def run(
         hide_user_error_tracebacks()
     started = time.perf_counter()
     failed: dict[str, str] = {}
-    for name in names:
-        console.rule(f"[bold]{name}[/bold] ({profile} profile)")
-        try:
-            pipeline_flow(
-                family=name,
-                profile=profile,
-                models=model or None,
-                config_path=str(config) if config else None,
-                task=task,
-            )
-        except ModelsFailed as error:
-            failed |= {f"{name} {key}": message for key, message in error.failures.items()}
-        except USER_ERRORS as error:
-            raise _fail(error, config) from None
-        _print_leaderboard(name)
+    with prefect_api():
+        for name in names:
+            console.rule(f"[bold]{name}[/bold] ({profile} profile)")
+            try:
+                pipeline_flow(
+                    family=name,
+                    profile=profile,
+                    models=model or None,
+                    config_path=str(config) if config else None,
+                    task=task,
+                )
+            except ModelsFailed as error:
+                failed |= {f"{name} {key}": message for key, message in error.failures.items()}
+            except USER_ERRORS as error:
+                raise _fail(error, config) from None
+            _print_leaderboard(name)
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
     _print_ui_hint()
     if failed:
@@ -177,15 +179,17 @@ def optimizers(
         raise typer.BadParameter(f"no optimizer study for {family!r}; valid: {studies}")
     _quiet_libraries()
     from pipelines.flow import study_flow
+    from pipelines.server import prefect_api
 
-    summary = study_flow(
-        family=family,
-        study="optimizers",
-        task=task,
-        model=model,
-        profile=profile,
-        config_path=str(config) if config else None,
-    )
+    with prefect_api():
+        summary = study_flow(
+            family=family,
+            study="optimizers",
+            task=task,
+            model=model,
+            profile=profile,
+            config_path=str(config) if config else None,
+        )
     table = Table(title=f"{family} {task}: {model} by optimizer (best validation loss first)")
     for column in summary.columns:
         table.add_column(column, justify="left" if column == "optimizer" else "right")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from components.core.errors import UserError
 from components.families.textclf.config import TextTask
 from components.families.textclf.text import (
     SPLITS,
@@ -32,7 +33,7 @@ def load_text_table(task: TextTask) -> pd.DataFrame:
         ValueError: if the source is unknown or its files do not fit the task.
     """
     if task.source not in LOADERS:
-        raise ValueError(f"unknown text source {task.source!r}; valid sources: {sorted(LOADERS)}")
+        raise UserError(f"unknown text source {task.source!r}; valid sources: {sorted(LOADERS)}")
     return LOADERS[task.source](task)[TEXT_COLUMNS].reset_index(drop=True)
 
 
@@ -75,7 +76,7 @@ def load_shakespeare(task: TextTask, plays_dir: Path | None = None) -> pd.DataFr
     plays = {path.stem for path in files}
     unknown = sorted(set(task.validation_plays + task.test_plays) - plays)
     if unknown:
-        raise ValueError(f"unknown play(s) {unknown} in the split; valid plays: {sorted(plays)}")
+        raise UserError(f"unknown play(s) {unknown} in the split; valid plays: {sorted(plays)}")
     split_of = {
         **{play: "validation" for play in task.validation_plays},
         **{play: "test" for play in task.test_plays},
@@ -106,21 +107,36 @@ def load_imdb(task: TextTask) -> pd.DataFrame:
     """
     path = Path(task.path)
     if not path.exists():
-        raise FileNotFoundError(f"IMDB data {path} does not exist")
-    frame = _read_imdb_folder(path) if path.is_dir() else _read_imdb_csv(path, task)
+        raise UserError(f"{path}: no such file or folder; check the task's path")
+    frame = _read_imdb_folder(path, task.encoding) if path.is_dir() else _read_imdb_csv(path, task)
+    unknown = ~frame["label"].isin(task.labels)
+    if unknown.any():
+        # Checked before the split is carved: an unknown label met there fails inside the
+        # stratified split with a message about class counts.
+        rows = [int(index) for index in frame.index[unknown][:5]]
+        raise UserError(
+            f"{path}: unknown label(s) {sorted(set(frame.loc[unknown, 'label']))[:10]} at "
+            f"row(s) {rows}; the task's labels are {task.labels}"
+        )
     if not (frame["split"] == "test").any():
         frame = carve_test(frame, task.test_fraction, task.split_seed)
-    frame = drop_leaked_texts(frame)
+    kept = drop_leaked_texts(frame)
+    if not (kept["split"] == "train").any():
+        raise UserError(
+            f"{path}: no training text is left after removing {len(frame) - len(kept)} text(s) "
+            "that repeat texts of the validation or test split"
+        )
+    frame = kept
     if (frame["split"] == "validation").any():
         return frame
     return carve_validation(frame, task.validation_fraction, task.split_seed)
 
 
-def _read_imdb_folder(root: Path) -> pd.DataFrame:
+def _read_imdb_folder(root: Path, encoding: str) -> pd.DataFrame:
     rows = [
         {
             "document": f"{split}/{label}/{file.stem}",
-            "text": file.read_text(encoding="utf-8"),
+            "text": _read_text(file, encoding),
             "label": label,
             "split": split,
         }
@@ -129,17 +145,40 @@ def _read_imdb_folder(root: Path) -> pd.DataFrame:
         for file in sorted((root / split / label).glob("*.txt"))
     ]
     if not rows:
-        raise ValueError(f"{root} has no train/{{neg,pos}}/*.txt or test/{{neg,pos}}/*.txt files")
+        raise UserError(f"{root}: no train/{{neg,pos}}/*.txt or test/{{neg,pos}}/*.txt files")
     return pd.DataFrame(rows, columns=TEXT_COLUMNS)
+
+
+def _read_text(path: Path, encoding: str) -> str:
+    try:
+        return path.read_text(encoding=encoding)
+    except UnicodeDecodeError as error:
+        raise UserError(_not_encoded(path, encoding, error)) from None
+
+
+def _not_encoded(path: Path, encoding: str, error: UnicodeDecodeError) -> str:
+    return (
+        f"{path}: not {encoding} text (byte {error.object[error.start : error.end]!r} at offset "
+        f"{error.start}); set the task's encoding, e.g. latin-1 or cp1252"
+    )
 
 
 def _read_imdb_csv(path: Path, task: TextTask) -> pd.DataFrame:
     if path.suffix.lower() != ".csv":
-        raise ValueError(f"IMDB data {path} must be an aclImdb folder or a .csv file")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        raise UserError(f"{path}: must be an aclImdb folder or a .csv file")
+    if path.stat().st_size == 0:
+        raise UserError(f"{path}: the file is empty")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=task.encoding)
+    except UnicodeDecodeError as error:
+        raise UserError(_not_encoded(path, task.encoding, error)) from None
+    except pd.errors.ParserError as error:
+        raise UserError(f"{path}: not a well-formed CSV: {error}".strip()) from None
     missing = [name for name in (task.text_column, task.label_column) if name not in raw]
     if missing:
-        raise ValueError(f"{path} is missing column(s) {missing}; it has {list(raw.columns)}")
+        raise UserError(f"{path}: missing column(s) {missing}; it has {list(raw.columns)}")
+    if raw.empty:
+        raise UserError(f"{path}: the file has a header but no rows")
     split = raw["split"].str.strip().str.lower() if "split" in raw else "train"
     frame = pd.DataFrame(
         {
@@ -151,7 +190,7 @@ def _read_imdb_csv(path: Path, task: TextTask) -> pd.DataFrame:
     )
     unknown = sorted(set(frame["split"]) - set(SPLITS))
     if unknown:
-        raise ValueError(f"{path}: unknown split value(s) {unknown}; valid: {list(SPLITS)}")
+        raise UserError(f"{path}: unknown split value(s) {unknown}; valid: {list(SPLITS)}")
     return frame
 
 

@@ -12,7 +12,7 @@ from components.families.textclf.text import SPLITS, TEXT_COLUMNS, normalized
 
 DOCUMENT_SPLITS_COLUMN = "splits_of_document"
 TEXT_SPLITS_COLUMN = "splits_of_text"
-WORDS_COLUMN = "words_in_text"  # 0 for a missing or non-text value
+WORDS_COLUMN = "words_in_text"  # words with a letter; 0 for a missing, blank or number-only text
 
 
 def share_column(label: str, split: str) -> str:
@@ -55,7 +55,11 @@ def validate_text_table(frame: pd.DataFrame, task: TextTask, name: str) -> Valid
     missing = pd.Series(pd.NA, index=checked.index, dtype="object")  # reported by the suite
     document, text, label, split = (checked.get(name, missing) for name in TEXT_COLUMNS)
     checked[WORDS_COLUMN] = text.map(
-        lambda value: len(value.split()) if isinstance(value, str) else 0
+        lambda value: (
+            sum(any(char.isalpha() for char in word) for word in value.split())
+            if isinstance(value, str)
+            else 0
+        )
     )
     checked[DOCUMENT_SPLITS_COLUMN] = split.groupby(document).transform("nunique")
     same_text = normalized(text).where(text.notna())  # missing texts are reported, not grouped

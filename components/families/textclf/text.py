@@ -6,6 +6,8 @@ import re
 
 import pandas as pd
 
+from components.core.errors import UserError
+
 SPLITS = ("train", "validation", "test")
 TEXT_COLUMNS = ["document", "text", "label", "split"]  # the raw table every source produces
 
@@ -75,7 +77,7 @@ def _carve(
 
     documents = frame.loc[frame["split"] == source].groupby("document", sort=True)["label"].first()
     if documents.empty:
-        raise ValueError(f"the {source} split is empty: nothing to carve the {target} split from")
+        raise UserError(f"the {source} split is empty: nothing to carve the {target} split from")
     _, moved = train_test_split(
         documents.index.to_numpy(),
         test_size=fraction,
@@ -90,8 +92,11 @@ def _carve(
 def drop_leaked_texts(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep one copy of each repeated text, in the last split it occurs in (train, validation,
     test), so no text is both learned from and scored."""
+    # Blank texts are not repeats of each other: they stay, every one, for the suite to count.
     key = normalized(frame["text"])
+    blank = key.str.len().eq(0) | frame["text"].isna()
+    key = key.where(~blank, "\0blank-" + frame.index.astype(str))
     rank = frame["split"].map({name: order for order, name in enumerate(SPLITS)})
     latest = rank.groupby(key).transform("max")
     kept = frame.loc[rank == latest]
-    return kept.loc[~normalized(kept["text"]).duplicated()].reset_index(drop=True)
+    return kept.loc[~key.loc[kept.index].duplicated()].reset_index(drop=True)
