@@ -271,11 +271,12 @@ def _train_and_register(
                     context,
                     key=cache_key("evaluate", key, reference.candidate.run_id if reference else ""),
                 )
-                submitted.append((run, evaluated))
-            for run, future in submitted:
+                submitted.append((run, trained, evaluated))
+            for run, trained, evaluated in submitted:
                 try:
-                    result: Scored = future.result()
+                    result: Scored = evaluated.result()
                 except Exception as error:  # one model's failure never sinks the others
+                    error = _first_failure(trained, error)
                     failures[run.key] = f"{type(error).__name__}: {error}"
                     logger.error("%s %s failed: %s", prepared.task, run.key, failures[run.key])
                     continue
@@ -284,6 +285,16 @@ def _train_and_register(
                     references[result.candidate.model_name] = result
     decisions = register_task(prepared, config, scored, context) if scored else []
     return decisions, failures
+
+
+def _first_failure(trained: Any, later: Exception) -> BaseException:
+    """The training's own error when training failed (evaluation then never ran), else the
+    evaluation's."""
+    try:
+        trained.result()
+    except Exception as error:
+        return error
+    return later
 
 
 @flow(

@@ -49,3 +49,28 @@ def test_rollback_without_a_previous_champion_is_an_error(workspace) -> None:
     result = seqpipe("rollback", "forecasting-chicago")
     assert result.returncode == 2
     assert "previous-champion" in result.stderr
+
+
+def test_a_config_error_stops_before_any_work_in_a_few_lines(workspace) -> None:
+    config = workspace / "typo.yaml"
+    config.write_text(
+        "windw: 3\ndataset: {frequency: fortnightly}\n"
+        "models: [{name: gru}]\nprofiles: {quick: {}}\n"
+    )
+    result = seqpipe("run", "forecasting", "--config", str(config))
+    assert result.returncode == 2
+    message = [line for line in result.stderr.splitlines() if "oneDNN" not in line]
+    assert (
+        "invalid config" in result.stderr
+        and "windw: Extra inputs are not permitted" in result.stderr
+    )
+    assert "unknown frequency 'fortnightly'" in result.stderr
+    assert "Traceback" not in result.stderr and len(message) < 12
+    assert not (workspace / "data").exists()  # nothing ingested
+
+
+def test_an_unknown_model_is_named_with_the_valid_ones(workspace) -> None:
+    result = seqpipe("run", "forecasting", "-m", "grux")
+    assert result.returncode == 2
+    assert "unknown model(s) ['grux']" in result.stderr and "'gru'" in result.stderr
+    assert not (workspace / "data").exists()

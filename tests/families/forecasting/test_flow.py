@@ -199,3 +199,27 @@ def test_users_own_weekly_series_from_a_file(prefect_server, workspace, chicago)
     assert version.run_id in {run.info.run_id for run in runs}
     others = [run for run in runs if run.info.run_id != version.run_id]
     assert {run.data.tags["gate.decision"] for run in others} == {"not registered"}
+
+
+def test_a_failing_model_does_not_sink_the_others(prefect_server, workspace) -> None:
+    from pipelines.flow import ModelsFailed, pipeline_flow
+
+    # The linear model forecasts from the whole window and refuses seq2seq output.
+    config = write_config(
+        workspace,
+        models=[
+            {"name": "naive_seasonal", "features": "univariate"},
+            {"name": "linear", "output": "seq2seq"},
+            {"name": "gru"},
+        ],
+    )
+    with pytest.raises(ModelsFailed) as raised:
+        pipeline_flow("forecasting", profile="quick", config_path=str(config))
+    assert list(raised.value.failures) == ["chicago linear-multi-h1-seq2seq"]
+    assert "use output seq2vec" in raised.value.failures["chicago linear-multi-h1-seq2seq"]
+    (decision,) = raised.value.decisions  # the others were registered and gated
+    assert decision.promoted
+    runs = {run.data.tags["seqpipe.model"]: run for run in model_runs()}
+    assert runs["linear"].info.status == "FAILED"
+    assert "use output seq2vec" in runs["linear"].data.tags["seqpipe.error"]
+    assert {runs["gru"].info.status, runs["naive_seasonal"].info.status} == {"FINISHED"}
