@@ -218,20 +218,46 @@ def rollback(
 
 
 @app.command()
-def serve(
-    family: Annotated[str, typer.Argument(help=f"One of {family_names()}.")],
-    cron: Annotated[str, typer.Option(help="Cron schedule of the retrain.")] = "0 3 * * *",
+def schedule(
+    family: Annotated[
+        list[str] | None,
+        typer.Argument(help=f"Families to schedule (default: every one of {family_names()})."),
+    ] = None,
+    cron: Annotated[str, typer.Option(help="Cron schedule of the retrain, in UTC.")] = "0 3 * * *",
+    interval: Annotated[
+        int | None, typer.Option(help="Seconds between runs instead of the cron schedule.")
+    ] = None,
     profile: Annotated[str, typer.Option(help="Config profile the schedule runs.")] = "full",
+    config: ConfigOption = None,
 ) -> None:
-    """Serve the family flow as a Prefect deployment that retrains on a cron schedule.
+    """Run every family's deployment on its schedule from this process, until Ctrl-C.
 
-    Needs a Prefect server: run `prefect server start` and set PREFECT_API_URL first.
+    Needs a Prefect server: run `prefect server start` and set PREFECT_API_URL first. The
+    deployments record this workspace, so their runs write here wherever they start.
     """
-    from prefect import serve as prefect_serve
-
+    from pipelines.common import workspace_dir
     from pipelines.deployments import deployment_for
 
-    prefect_serve(deployment_for(_family(family), cron=cron, profile=profile))
+    if not os.environ.get("PREFECT_API_URL"):
+        raise _fail(
+            ValueError(
+                "schedules need a Prefect server: run `prefect server start`, then "
+                "export PREFECT_API_URL=http://127.0.0.1:4200/api"
+            )
+        )
+    names = [_family(name) for name in family] if family else family_names()
+    if config and len(names) != 1:
+        raise typer.BadParameter("--config applies to a single family")
+    _quiet_libraries()
+    from pipelines.scheduler import serve_until_stopped
+
+    deployments = [
+        deployment_for(name, cron, profile, workspace_dir(), config, interval_seconds=interval)
+        for name in names
+    ]
+    when = f"every {interval} s" if interval else f"cron {cron!r} (UTC)"
+    console.print(f"serving {', '.join(item.name for item in deployments)} on {when}")
+    serve_until_stopped(deployments)
 
 
 @app.command()

@@ -309,6 +309,7 @@ def pipeline_flow(
     models: list[str] | None = None,
     config_path: str | None = None,
     task: str | None = None,
+    workspace: str | None = None,
 ) -> list[GateDecision]:
     """Train, evaluate and register the models of one family config profile.
 
@@ -319,6 +320,8 @@ def pipeline_flow(
             baselines always train too: every model is compared with them.
         config_path: a family config YAML instead of the default.
         task: one task of the config; default every task, one after the other.
+        workspace: where data/, mlruns/ and DVC live; default ``SEQPIPE_WORKSPACE`` or the
+            current directory (deployments name it explicitly).
 
     Raises:
         ModelsFailed: when some models failed (after every other model was registered).
@@ -326,12 +329,12 @@ def pipeline_flow(
     chosen = get_family(family)
     config, runs = load_checked(chosen, profile, config_path, models)
     task_names = chosen.select_tasks(config, task)
-    workspace = workspace_dir()
+    root = Path(workspace).resolve() if workspace else workspace_dir()
     logger = get_run_logger()
     decisions: list[GateDecision] = []
     failures: dict[str, str] = {}
     for task_name in task_names:
-        with pipeline_run(chosen, config, task_name, workspace) as context:
+        with pipeline_run(chosen, config, task_name, root) as context:
             prepared = _validated(config, task_name, context, logger)
             found, failed = _train_and_register(chosen, config, runs, prepared, context, logger)
             decisions += found

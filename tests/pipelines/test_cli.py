@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("run", "leaderboard", "rollback", "serve", "ui"):
+    for command in ("run", "leaderboard", "rollback", "schedule", "ui"):
         assert command in result.output
 
 
