@@ -6,6 +6,7 @@ Each is a plain function over the family contract; the flow in ``pipelines`` orc
 from __future__ import annotations
 
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ from components.core.versioning import DataVersion, track_data, write_raw_table
 MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
 TRAIN_KEY_TAG = "seqpipe.train_key"  # names the training's backup folder: a rerun resumes both
 DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "test"}
+# MLflow checks for a dataset, then inserts it: two models of one flow logging the same split
+# at once would both insert it (a unique-key error on the SQLite store).
+_DATASETS_LOCK = threading.Lock()
 
 
 def experiment_name(family: Family, task: str) -> str:
@@ -112,11 +116,12 @@ def log_datasets(family: Family, prepared: Prepared) -> None:
                 # The raw file's version and the split: one digest per split of one version.
                 digest=hashlib.md5(f"{data.file_md5}:{split}".encode()).hexdigest()[:12],
             )
-            mlflow.log_input(
-                dataset,
-                context=DATASET_CONTEXTS.get(split, split),
-                tags={"dvc_hash": data.dvc_hash},
-            )
+            with _DATASETS_LOCK:
+                mlflow.log_input(
+                    dataset,
+                    context=DATASET_CONTEXTS.get(split, split),
+                    tags={"dvc_hash": data.dvc_hash},
+                )
 
 
 def train(
