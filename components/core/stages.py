@@ -25,8 +25,9 @@ from components.core.versioning import DataVersion, track_data, write_raw_table
 MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
 TRAIN_KEY_TAG = "seqpipe.train_key"  # names the training's backup folder: a rerun resumes both
 DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "test"}
-# MLflow checks for a dataset, then inserts it: two models of one flow logging the same split
-# at once would both insert it (a unique-key error on the SQLite store).
+# MLflow checks for a dataset, then inserts it: two models logging the same split at once would
+# both insert it (a unique-key error on the SQLite store). Threads of a flow take turns; another
+# process's insert is met by trying once more.
 _DATASETS_LOCK = threading.Lock()
 
 
@@ -116,12 +117,15 @@ def log_datasets(family: Family, prepared: Prepared) -> None:
                 # The raw file's version and the split: one digest per split of one version.
                 digest=hashlib.md5(f"{data.file_md5}:{split}".encode()).hexdigest()[:12],
             )
+            context = DATASET_CONTEXTS.get(split, split)
             with _DATASETS_LOCK:
-                mlflow.log_input(
-                    dataset,
-                    context=DATASET_CONTEXTS.get(split, split),
-                    tags={"dvc_hash": data.dvc_hash},
-                )
+                try:
+                    mlflow.log_input(dataset, context=context, tags={"dvc_hash": data.dvc_hash})
+                except mlflow.exceptions.MlflowException as error:
+                    if "UNIQUE constraint" not in str(error):
+                        raise
+                    # Another process inserted it first: it exists now, this links to it.
+                    mlflow.log_input(dataset, context=context, tags={"dvc_hash": data.dvc_hash})
 
 
 def train(
