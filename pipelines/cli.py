@@ -164,8 +164,8 @@ def _families_with(study: str) -> list[str]:
 
 @app.command()
 def optimizers(
-    family: Annotated[str, typer.Argument(help="A family with an optimizer study: textclf.")],
-    task: Annotated[str, typer.Option(help="The task of the family config, e.g. finefoods.")],
+    family: Annotated[str, typer.Argument(help="A family with an optimizer study.")],
+    task: Annotated[str, typer.Option(help="A task of the family config.")],
     model: Annotated[
         str, typer.Option("--model", "-m", help="The model every optimizer trains.")
     ] = "gru",
@@ -203,7 +203,7 @@ def optimizers(
 
 @app.command()
 def rollback(
-    model_name: Annotated[str, typer.Argument(help="Registered model, e.g. forecasting-chicago.")],
+    model_name: Annotated[str, typer.Argument(help="Registered model, <family>-<task>.")],
 ) -> None:
     """Point the champion alias back at the previous champion."""
     from components.core import registry, tracking

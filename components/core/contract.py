@@ -25,15 +25,15 @@ History = dict[str, list[float]]
 
 
 @dataclass(frozen=True)
-class Prepared:
+class Prepared(ABC):
     """A validated task's data, ready for every model of the family."""
 
     task: str  # the task of the family config this data belongs to
     data: DataVersion  # what was ingested: DVC hash, file digest, path
 
+    @abstractmethod
     def splits(self) -> Mapping[str, pd.DataFrame]:
         """Raw rows per split (``train``, ``validation``, ``test``), logged as MLflow datasets."""
-        raise NotImplementedError
 
 
 @dataclass

@@ -26,7 +26,7 @@ class Candidate:
     run_id: str
     run_name: str
     model_uri: str  # the logged model, models:/m-...
-    model_name: str  # registered model name, e.g. forecasting-chicago
+    model_name: str  # registered model name, <family>-<task>[-variant]
     score: float  # the gate metric on the test split
     baseline_score: float  # the family baseline on the same test split
     evaluation_key: str  # identifies the test data and split; equal keys mean comparable scores
