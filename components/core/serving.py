@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -25,10 +25,15 @@ def log_pyfunc(
     example: Any,
     output: Any,
     packages: tuple[str, ...] = (),
+    params: Mapping[str, Any] | None = None,
 ) -> str:
     """Log a pyfunc whose state ``save`` writes into the artifact folder ``artifact``, with
     the signature of ``example`` -> ``output`` and requirements pinned to the versions it was
-    trained with (the core's and the family's ``packages``); return its URI."""
+    trained with (the core's and the family's ``packages``); return its URI.
+
+    ``params`` are the inference parameters callers may pass to ``predict(..., params=...)``
+    (e.g. a temperature), with their defaults: they become the signature's params schema.
+    """
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch) / artifact
         save(directory)
@@ -36,7 +41,7 @@ def log_pyfunc(
             name="model",
             python_model=python_model,
             artifacts={artifact: str(directory)},
-            signature=mlflow.models.infer_signature(example, output),
+            signature=mlflow.models.infer_signature(example, output, params=params),
             input_example=example,
             pip_requirements=pinned_requirements(packages),
         )
