@@ -218,6 +218,58 @@ def rollback(
 
 
 @app.command()
+def serve(
+    model_name: Annotated[str, typer.Argument(help="Registered model, e.g. forecasting-chicago.")],
+    alias: Annotated[str, typer.Option(help="The alias to serve and follow.")] = "champion",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SEQPIPE_SERVE_TOKEN",
+            help="Require 'Authorization: Bearer <token>' on predict and version "
+            "(read from SEQPIPE_SERVE_TOKEN so it stays out of the process list).",
+            show_default=False,
+        ),
+    ] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option(help="Larger request bodies get HTTP 413.")
+    ] = 1_000_000,
+    poll_seconds: Annotated[
+        float, typer.Option(help="How often to check whether the alias moved.")
+    ] = 10.0,
+) -> None:
+    """Serve models:/MODEL_NAME@ALIAS over HTTP, following the alias without a restart.
+
+    Endpoints: POST /predict (MLflow's scoring JSON), GET /health, /ready, /version, and the
+    OpenAPI description at /docs and /openapi.json.
+    """
+    from components.core import tracking
+    from pipelines.common import workspace_dir
+
+    _quiet_libraries()
+    try:
+        tracking.configure(workspace_dir())
+    except Exception as error:
+        raise _fail(error) from error
+    from mlflow import MlflowClient
+
+    registered = sorted(model.name for model in MlflowClient().search_registered_models())
+    if model_name not in registered:
+        raise _fail(
+            ValueError(
+                f"no registered model {model_name!r} in this workspace; registered: "
+                f"{registered or 'none (run `seqpipe run all` first)'}"
+            )
+        )
+    from pipelines.model_server import serve as serve_model
+
+    serve_model(model_name, alias, host, port, token, max_request_bytes, poll_seconds)
+
+
+@app.command()
 def schedule(
     family: Annotated[
         list[str] | None,

@@ -16,7 +16,7 @@ runner = CliRunner()
 def test_help_lists_the_commands() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("run", "leaderboard", "rollback", "schedule", "ui"):
+    for command in ("run", "leaderboard", "rollback", "schedule", "serve", "ui"):
         assert command in result.output
 
 
@@ -74,3 +74,10 @@ def test_an_unknown_model_is_named_with_the_valid_ones(workspace) -> None:
     assert result.returncode == 2
     assert "unknown model(s) ['grux']" in result.stderr and "'gru'" in result.stderr
     assert not (workspace / "data").exists()
+
+
+def test_serving_a_model_that_is_not_registered_names_the_registered_ones(workspace) -> None:
+    result = seqpipe("serve", "forecasting-moon", "--port", "0")
+    assert result.returncode == 2
+    assert "no registered model 'forecasting-moon'" in result.stderr
+    assert "seqpipe run all" in result.stderr  # an empty store says how to fill it

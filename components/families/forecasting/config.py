@@ -35,7 +35,7 @@ class SeriesDataset(StrictModel):
     covariates: list[str] | Literal["all"] | None = None
     frequency: str | None = "D"  # pandas offset alias (D, B, W-SUN, MS, QS, h...); None: inferred
     seasonal_period: int | None = 7  # None: the usual one of the frequency (D: 7, MS: 12, ...)
-    target_min: float = 0.0  # validation bounds on the target
+    target_min: float = 0.0  # bounds on the target: the data suite and served history
     target_max: float | None = 60.0
     start_date: dt.date | None = None  # validation: first date expected no later than this
     end_date: dt.date | None = None  # validation: last date expected no earlier than this

@@ -28,6 +28,9 @@ class FeatureSpec:
     calendar: bool  # add next-period day of week, time of year and holiday flags per step ahead
     holidays_country: str | None = None
     holidays_subdivision: str | None = None
+    # The target's configured bounds: served history outside them is rejected, not forecast.
+    target_min: float | None = None
+    target_max: float | None = None
 
     @property
     def weekdays(self) -> bool:
@@ -117,6 +120,8 @@ def feature_spec(
         calendar=multivariate,
         holidays_country=dataset.holidays_country,
         holidays_subdivision=dataset.holidays_subdivision,
+        target_min=dataset.target_min,
+        target_max=dataset.target_max,
     )
 
 

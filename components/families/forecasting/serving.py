@@ -75,6 +75,16 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
                 f"history has missing or non-numeric values in {bad_columns or [spec.date_column]}"
             )
         history[required[1:]] = values
+        target = values[spec.target_column]
+        low = -np.inf if spec.target_min is None else spec.target_min
+        high = np.inf if spec.target_max is None else spec.target_max
+        outside = np.flatnonzero(~np.isfinite(target) | (target < low) | (target > high))
+        if outside.size:
+            raise bad_request(
+                f"history {spec.target_column!r} outside the configured range "
+                f"[{spec.target_min}, {spec.target_max}] at row(s) {outside[:10].tolist()}: "
+                f"{target.iloc[outside[:3]].tolist()}"
+            )
         expected = pd.date_range(
             history[spec.date_column].iloc[0],
             periods=len(history),

@@ -11,21 +11,25 @@ import pytest
 from components.families.forecasting.features import FeatureSpec
 from components.families.forecasting.models import NaiveSeasonal
 
-SPEC = FeatureSpec("date", "ridership", ("temp",), 3, "D", True, "US", "IL")
+SPEC = FeatureSpec("date", "ridership", ("temp",), 3, "D", True, "US", "IL", 0.0, 60.0)
 
 
 @pytest.fixture
 def client(mlflow_store: str):
     import mlflow
     from fastapi.testclient import TestClient
-    from mlflow.pyfunc import scoring_server
 
     from components.families.forecasting.serving import ForecastingModel, log_forecaster
+    from pipelines.model_server import AliasFollower, create_app
 
     example = history(21)
     with mlflow.start_run():
         uri = log_forecaster(ForecastingModel.of(NaiveSeasonal(7, 3), SPEC), example).uri
-    return TestClient(scoring_server.init(mlflow.pyfunc.load_model(uri)))
+    version = mlflow.register_model(uri, "forecasting-test").version
+    mlflow.MlflowClient().set_registered_model_alias("forecasting-test", "champion", version)
+    follower = AliasFollower("forecasting-test", "champion")
+    follower.refresh()
+    return TestClient(create_app(follower))
 
 
 def history(rows: int) -> pd.DataFrame:
@@ -40,7 +44,7 @@ def history(rows: int) -> pd.DataFrame:
 
 def invoke(client, frame: pd.DataFrame):
     payload = {"dataframe_split": json.loads(frame.to_json(orient="split", index=False))}
-    return client.post("/invocations", json=payload)
+    return client.post("/predict", json=payload)
 
 
 def test_good_request_returns_forecasts_in_riders(client) -> None:
@@ -60,6 +64,8 @@ BAD = {
     ),
     "gap in dates": lambda frame: frame.drop(index=5),
     "missing value": lambda frame: frame.assign(temp=frame["temp"].where(frame.index != 4)),
+    "negative riders": lambda frame: frame.assign(ridership=-frame["ridership"]),
+    "a billion riders": lambda frame: frame.assign(ridership=frame["ridership"] * 1e8),
 }
 
 
@@ -67,11 +73,22 @@ BAD = {
 def test_bad_request_gets_4xx_and_server_keeps_serving(client, case: str) -> None:
     response = invoke(client, BAD[case](history(21)))
     assert 400 <= response.status_code < 500, (case, response.status_code, response.text)
+    assert len(response.json()["message"]) <= 300  # the reason, not an echo of the history
     assert invoke(client, history(21)).status_code == 200
+
+
+def test_history_outside_the_target_range_is_named_with_its_rows(client) -> None:
+    frame = history(21)
+    frame.loc[[3, 8], "ridership"] = [-1.0, 1e9]
+    response = invoke(client, frame)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        "history 'ridership' outside the configured range [0.0, 60.0] at row(s) [3, 8]"
+    )
 
 
 def test_malformed_json_is_a_4xx(client) -> None:
     response = client.post(
-        "/invocations", content=b"{not json", headers={"Content-Type": "application/json"}
+        "/predict", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert 400 <= response.status_code < 500

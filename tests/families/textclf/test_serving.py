@@ -51,7 +51,8 @@ def classifier(tmp_path_factory) -> TextClassifier:
 
 @pytest.fixture(scope="module")
 def served(classifier: TextClassifier, tmp_path_factory):
-    """The classifier logged once to a store of this module, loaded back as a pyfunc."""
+    """The classifier logged once to a store of this module (and registered as the champion of
+    textclf-test), loaded back as a pyfunc."""
     import mlflow
 
     from components.core import tracking
@@ -63,6 +64,8 @@ def served(classifier: TextClassifier, tmp_path_factory):
         tracking.configure(tmp_path_factory.mktemp("store"))
         with mlflow.start_run():
             uri = log_text_classifier(TextClassifierModel.of(classifier), TRAIN[:3]).uri
+        version = mlflow.register_model(uri, "textclf-test").version
+        mlflow.MlflowClient().set_registered_model_alias("textclf-test", "champion", version)
         yield mlflow.pyfunc.load_model(uri)
     mlflow.set_tracking_uri(previous)
     mlflow.set_registry_uri(previous)
@@ -103,9 +106,12 @@ def test_pyfunc_rejects_empty_or_non_text_input_with_a_clear_message(served, cas
 @pytest.fixture(scope="module")
 def client(served):
     from fastapi.testclient import TestClient
-    from mlflow.pyfunc import scoring_server
 
-    return TestClient(scoring_server.init(served))
+    from pipelines.model_server import AliasFollower, create_app
+
+    follower = AliasFollower("textclf-test", "champion")
+    follower.refresh()
+    return TestClient(create_app(follower))
 
 
 GOOD = {"inputs": ["the king of england", "a merry wedding"]}
@@ -113,25 +119,28 @@ BAD = {
     "empty list": {"inputs": []},
     "empty string": {"inputs": ["the king", ""]},
     "numbers": {"inputs": [1, 2]},
+    "null": {"inputs": [None]},
+    "boolean": {"inputs": [True]},
+    "null in a table": {"dataframe_split": {"columns": ["text"], "data": [[None]]}},
     "empty table": {"dataframe_split": {"columns": ["text"], "data": []}},
     "not json": "{not json",
 }
 
 
 def test_served_model_answers_raw_strings(client) -> None:
-    response = client.post("/invocations", json=GOOD)
+    response = client.post("/predict", json=GOOD)
     assert response.status_code == 200, response.text
     predictions = pd.DataFrame(response.json()["predictions"])
     assert len(predictions) == 2 and set(predictions["label"]) <= set(LABELS)
     table = {"dataframe_split": {"columns": ["text"], "data": [["the king of england"]]}}
-    assert client.post("/invocations", json=table).status_code == 200
+    assert client.post("/predict", json=table).status_code == 200
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_request_gets_4xx_and_server_keeps_serving(client, case: str) -> None:
     body = BAD[case] if isinstance(BAD[case], str) else json.dumps(BAD[case])
     response = client.post(
-        "/invocations", content=body, headers={"Content-Type": "application/json"}
+        "/predict", content=body, headers={"Content-Type": "application/json"}
     )
     assert 400 <= response.status_code < 500, (case, response.status_code, response.text)
-    assert client.post("/invocations", json=GOOD).status_code == 200
+    assert client.post("/predict", json=GOOD).status_code == 200

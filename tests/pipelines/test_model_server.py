@@ -1,0 +1,201 @@
+"""The model server: endpoints, request checks, auth, size limit, and the alias hot swap."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections import Counter
+
+import httpx
+import mlflow
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from mlflow import MlflowClient
+
+from components.core.serving import bad_request
+from pipelines.model_server import AliasFollower, create_app
+
+NAME = "textlength-demo"
+
+
+class TextLength(mlflow.pyfunc.PythonModel):
+    """Counts the characters of each text; rejects a text without letters, as families do."""
+
+    def predict(self, context, model_input, params=None):
+        texts = list(model_input.iloc[:, 0]) if isinstance(model_input, pd.DataFrame) else list(
+            model_input
+        )
+        if any(not any(character.isalpha() for character in text) for text in texts):
+            raise bad_request("a text has no letters")
+        scale = (params or {}).get("scale", 1.0)
+        return pd.DataFrame({"length": [len(text) * scale for text in texts]})
+
+
+def register_version(tag: str) -> str:
+    """Log the model in a run tagged like a pipeline's and register a new version of it."""
+    example = ["to be or not to be"]
+    with mlflow.start_run(tags={"data.dvc_hash": f"hash-{tag}", "seqpipe.model": "length"}):
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=TextLength(),
+            signature=mlflow.models.infer_signature(
+                example, TextLength().predict(None, example), params={"scale": 1.0}
+            ),
+            input_example=example,
+            pip_requirements=["mlflow"],  # no requirement inference: it loads the model again
+        )
+    return mlflow.register_model(info.model_uri, NAME).version
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, workspace_env):
+    """One store for the module with two versions of the model (creating stores is slow)."""
+    from components.core import tracking
+
+    workspace = tmp_path_factory.mktemp("serving")
+    with workspace_env(workspace):
+        tracking.configure(workspace)
+        yield register_version("a"), register_version("b")
+
+
+@pytest.fixture
+def two_versions(registry) -> tuple[str, str]:
+    """The two versions, with the champion alias on the first."""
+    client = MlflowClient()
+    client.set_registered_model_alias(NAME, "champion", registry[0])
+    client.delete_registered_model_alias(NAME, "staging")
+    return registry
+
+
+@pytest.fixture
+def client(two_versions) -> TestClient:
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    return TestClient(create_app(follower, token=None, max_request_bytes=2_000))
+
+
+def test_predict_health_ready_version_and_openapi(client: TestClient, two_versions) -> None:
+    first, _ = two_versions
+    assert client.get("/health").json() == {"status": "ok"}
+    assert client.get("/ready").json()["ready"] is True
+    version = client.get("/version").json()
+    assert version["version"] == str(first) and version["data_version"] == "hash-a"
+    response = client.post("/predict", json={"inputs": ["abc", "hello"], "params": {"scale": 2}})
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"] == [{"length": 6.0}, {"length": 10.0}]
+    assert response.headers["X-Model-Version"] == str(first)
+    assert "/predict" in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({"inputs": [None]}, "inputs[0]: is null; expected string"),
+        ({"inputs": [True]}, "inputs[0]: is bool True; expected string"),
+        ({"inputs": ["fine", 3]}, "inputs[1]: is int 3; expected string"),
+        ({"inputs": ["1234"]}, "a text has no letters"),
+        ({"inputs": ["a"], "params": {"temperature": 1}}, "unknown parameter(s) ['temperature']"),
+        ({"inputs": ["a"], "params": {"scale": "big"}}, "scale"),
+        ({"text": ["a"]}, "unknown request field(s) ['text']"),
+        ({}, "send exactly one input field"),
+        ({"inputs": ["a"], "instances": ["b"]}, "send exactly one input field"),
+        ({"dataframe_split": {"rows": []}}, "dataframe_split must be an object with a 'data'"),
+    ],
+)
+def test_a_bad_request_is_a_4xx_that_leads_with_the_reason_and_serving_goes_on(
+    client: TestClient, payload: dict, reason: str
+) -> None:
+    response = client.post("/predict", json=payload)
+    assert 400 <= response.status_code < 500, response.text
+    message = response.json()["message"]
+    assert reason in message and len(message) <= 300
+    assert client.post("/predict", json={"inputs": ["still serving"]}).status_code == 200
+
+
+def test_bodies_over_the_limit_get_413_and_malformed_json_a_4xx(client: TestClient) -> None:
+    response = client.post("/predict", json={"inputs": ["a" * 5_000]})
+    assert response.status_code == 413 and "2000 bytes" in response.json()["message"]
+    response = client.post(
+        "/predict", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422 and "JSON" in response.json()["message"]
+
+
+def test_a_token_guards_predict_and_version_but_not_the_probes(two_versions) -> None:
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    client = TestClient(create_app(follower, token="s3cret"))
+    assert client.post("/predict", json={"inputs": ["abc"]}).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert client.get("/version", headers=wrong).status_code == 401
+    right = {"Authorization": "Bearer s3cret"}
+    assert client.post("/predict", json={"inputs": ["abc"]}, headers=right).status_code == 200
+    assert client.get("/ready").status_code == 200 and client.get("/health").status_code == 200
+
+
+def test_not_ready_until_the_alias_exists_then_ready(two_versions) -> None:
+    version = two_versions[1]
+    follower = AliasFollower(NAME, "staging", poll_seconds=60)
+    client = TestClient(create_app(follower))
+    follower.refresh()
+    response = client.get("/ready")
+    assert response.status_code == 503 and "staging" in response.json()["message"]
+    assert client.post("/predict", json={"inputs": ["abc"]}).status_code == 503
+    MlflowClient().set_registered_model_alias(NAME, "staging", version)
+    assert follower.refresh() is True
+    assert client.get("/ready").json() == {"ready": True, "version": str(version)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_moving_the_alias_under_load_swaps_versions_without_a_failed_request(
+    two_versions,
+) -> None:
+    import uvicorn
+
+    first, second = (str(version) for version in two_versions)
+    follower = AliasFollower(NAME, "champion", poll_seconds=0.2)
+    follower.start()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(follower), host="127.0.0.1", port=port, log_level="warning")
+    )
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    while not server.started:
+        time.sleep(0.05)
+    outcomes: Counter[str] = Counter()
+    stop = threading.Event()
+
+    def load() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            while not stop.is_set():
+                response = http.post("/predict", json={"inputs": ["to be or not to be"]})
+                ok = response.status_code == 200
+                outcomes[response.headers["X-Model-Version"] if ok else "error"] += 1
+
+    clients = [threading.Thread(target=load) for _ in range(4)]
+    try:
+        for thread in clients:
+            thread.start()
+        time.sleep(1.0)
+        MlflowClient().set_registered_model_alias(NAME, "champion", second)
+        deadline = time.monotonic() + 30
+        while outcomes[second] < 50 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in clients:
+            thread.join()
+        server.should_exit = True
+        serving.join(timeout=10)
+        follower.stop()
+    assert outcomes["error"] == 0, outcomes
+    assert outcomes[first] > 0 and outcomes[second] >= 50, outcomes
