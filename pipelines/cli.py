@@ -270,6 +270,49 @@ def serve(
 
 
 @app.command()
+def predict(
+    model_name: Annotated[str, typer.Argument(help="Registered model, e.g. textclf-finefoods.")],
+    input_path: Annotated[
+        Path, typer.Argument(help="A CSV or Parquet file.", exists=True, dir_okay=False)
+    ],
+    alias: Annotated[str, typer.Option(help="The alias whose version scores the file.")] = (
+        "champion"
+    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write (CSV or Parquet); default: INPUT.predictions.EXT."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="Input column(s) the model reads (repeatable); default: inferred."),
+    ] = None,
+) -> None:
+    """Score a file with MODEL_NAME@ALIAS; every prediction row names the model version and
+    the data version it was trained on."""
+    _quiet_libraries()
+    from pipelines.batch import batch_predict_flow
+    from pipelines.common import workspace_dir
+    from pipelines.errors import USER_ERRORS, hide_user_error_tracebacks
+    from pipelines.server import prefect_api
+
+    if not VERBOSE["on"]:
+        hide_user_error_tracebacks()
+    with prefect_api():
+        try:
+            written = batch_predict_flow(
+                model_name,
+                str(input_path),
+                str(output) if output else None,
+                alias,
+                column or None,
+                str(workspace_dir()),
+            )
+        except USER_ERRORS as error:
+            raise _fail(error) from None
+    console.print(f"predictions of {model_name}@{alias}: {written}")
+
+
+@app.command()
 def schedule(
     family: Annotated[
         list[str] | None,

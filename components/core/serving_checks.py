@@ -53,16 +53,15 @@ def check_request(payload: Mapping[str, Any], signature: ModelSignature | None) 
 def short_reason(message: str) -> str:
     """The first line of an error message, without an echo of the request, at most
     ``MESSAGE_LIMIT`` characters."""
-    first = next((line.strip() for line in str(message).splitlines() if line.strip()), "")
+    message = str(message).strip()
     # MLflow's schema errors begin with an echo of the data: "Failed to ... 'data'. Error: why".
-    if first.startswith("Failed to") and "Error: " in first:
-        first = first.split("Error: ", 1)[1]
+    if message.startswith("Failed to") and "Error: " in message:
+        message = message.split("Error: ", 1)[1]
+    first = next((line.strip() for line in message.splitlines() if line.strip()), "")
     return first if len(first) <= MESSAGE_LIMIT else first[: MESSAGE_LIMIT - 3] + "..."
 
 
-def _cells(
-    form: str, data: Any, columns: list[ColSpec]
-) -> Iterator[tuple[str, ColSpec, Any]]:
+def _cells(form: str, data: Any, columns: list[ColSpec]) -> Iterator[tuple[str, ColSpec, Any]]:
     """(where, column spec, JSON value) for every cell of the request's input."""
     by_name = {column.name: column for column in columns if column.name is not None}
     if form == "dataframe_split":

@@ -1,4 +1,5 @@
-"""The model server: endpoints, request checks, auth, size limit, and the alias hot swap."""
+"""Serving registered models by alias: the HTTP server (endpoints, request checks, auth, size
+limit, hot swap) and batch prediction of files."""
 
 from __future__ import annotations
 
@@ -199,3 +200,53 @@ def test_moving_the_alias_under_load_swaps_versions_without_a_failed_request(
         follower.stop()
     assert outcomes["error"] == 0, outcomes
     assert outcomes[first] > 0 and outcomes[second] >= 50, outcomes
+
+
+def test_batch_prediction_writes_every_row_with_the_model_and_data_version(
+    two_versions, prefect_server, tmp_path
+) -> None:
+    from pipelines.batch import batch_predict_flow
+
+    source = tmp_path / "texts.csv"
+    pd.DataFrame({"id": [7, 8], "text": ["abc", "hello"]}).to_csv(source, index=False)
+    written = batch_predict_flow(NAME, str(source), columns=["text"])
+    assert written == str(tmp_path / "texts.predictions.csv")
+    table = pd.read_csv(written)
+    assert list(table["id"]) == [7, 8] and list(table["length"]) == [3.0, 5.0]
+    assert set(table["model_version"]) == {int(two_versions[0])}
+    assert set(table["data_version"]) == {"hash-a"}
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_batch_prediction_reads_and_writes_parquet_with_the_alias_asked_for(
+    two_versions, prefect_server, tmp_path
+) -> None:
+    from pipelines.batch import batch_predict_flow
+
+    MlflowClient().set_registered_model_alias(NAME, "staging", two_versions[1])
+    source = tmp_path / "texts.parquet"
+    pd.DataFrame({"text": ["abcd"]}).to_parquet(source)
+    table = pd.read_parquet(batch_predict_flow(NAME, str(source), alias="staging"))
+    assert list(table["length"]) == [4.0] and list(table["data_version"]) == ["hash-b"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "columns", "reason"),
+    [
+        ({"text": ["fine", "1234"]}, None, "rejected the input: a text has no letters"),
+        ({"id": [1], "text": ["fine"]}, None, "name it with --column"),
+        ({"text": ["fine"]}, ["review"], "no column(s) ['review'] in the input"),
+    ],
+)
+def test_batch_input_the_model_cannot_read_stops_with_the_reason_and_writes_nothing(
+    two_versions, prefect_server, tmp_path, rows: dict, columns: list | None, reason: str
+) -> None:
+    from components.core.errors import UserError
+    from pipelines.batch import batch_predict_flow
+
+    source = tmp_path / "texts.csv"
+    pd.DataFrame(rows).to_csv(source, index=False)
+    with pytest.raises(UserError) as raised:
+        batch_predict_flow(NAME, str(source), columns=columns)
+    assert reason in str(raised.value)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["texts.csv"]
