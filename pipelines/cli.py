@@ -360,28 +360,44 @@ def ui(
     launch: Annotated[
         bool, typer.Option(help="Start the MLflow UI instead of printing how.")
     ] = False,
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
 ) -> None:
-    """Print (or run) the command that opens the MLflow UI on this workspace."""
+    """Print (or run) the command that opens the MLflow UI on this workspace.
+
+    Stopping it (Ctrl-C, SIGTERM) stops every process of the UI.
+    """
+    import shlex
+    import sys
+
     from components.core import tracking
     from pipelines.common import workspace_dir
+    from pipelines.processes import run_process_group
 
     if not launch:
-        _print_ui_hint()
+        _print_ui_hint(host, port)
         return
-    command = tracking.ui_command(workspace_dir())
+    command = tracking.ui_command(workspace_dir(), host, port)
     if not command.startswith("mlflow "):
         raise typer.BadParameter(f"the tracking store is a server: {command}")
-    os.execvp("mlflow", command.split())
+    # The UI's background job runner serves GenAI features this project does not use; without
+    # it, the UI is one server and its workers.
+    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    # This environment's MLflow, whether or not its bin/ is on PATH.
+    argv = [sys.executable, "-m", *shlex.split(command)]
+    raise typer.Exit(run_process_group(argv, env))
 
 
-def _print_ui_hint() -> None:
+def _print_ui_hint(host: str = "127.0.0.1", port: int = 5000) -> None:
     from components.core import tracking
     from pipelines.common import workspace_dir
 
     # The UI opens in its GenAI mode unless asked for model training; the choice then sticks.
     console.print(
-        f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir())}[/bold]"
-        " then browse http://127.0.0.1:5000/#/experiments?workflowType=machine_learning"
+        f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir(), host, port)}[/bold]"
+        f" then browse http://{host}:{port}/#/experiments?workflowType=machine_learning"
     )
 
 

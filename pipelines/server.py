@@ -6,26 +6,19 @@ started the same way but asks the kernel to stop it when the process that starte
 
 from __future__ import annotations
 
-import ctypes
 import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from pipelines.processes import die_with_parent
+
 STARTUP_TIMEOUT_SECONDS = 120.0
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (Linux; elsewhere a no-op)."""
-    with suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _free_port() -> int:
@@ -73,7 +66,7 @@ def prefect_api() -> Iterator[str]:
     ]
     # As Prefect runs its own temporary server: no UI, ephemeral mode.
     env = os.environ | {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
-    server = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)
+    server = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
     try:
         started = time.monotonic()
         while not _healthy(url):

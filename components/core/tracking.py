@@ -153,10 +153,13 @@ def git_commit(directory: Path) -> str:
     return f"{commit}-dirty" if dirty.strip() else commit
 
 
-def ui_command(workspace: Path) -> str:
+def ui_command(workspace: Path, host: str = "127.0.0.1", port: int = 5000) -> str:
     """The command that opens the MLflow UI on this workspace's store."""
     uri = tracking_uri(workspace)
     if not is_embedded(uri):
         return f"open {uri} in a browser"
     root = artifact_root(workspace)
-    return f"mlflow ui --backend-store-uri {uri} --default-artifact-root {root} --port 5000"
+    return (
+        f"mlflow ui --backend-store-uri {uri} --default-artifact-root {root} "
+        f"--host {host} --port {port}"
+    )

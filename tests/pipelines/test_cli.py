@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from pipelines.cli import app
@@ -81,3 +82,62 @@ def test_serving_a_model_that_is_not_registered_names_the_registered_ones(worksp
     assert result.returncode == 2
     assert "no registered model 'forecasting-moon'" in result.stderr
     assert "seqpipe run all" in result.stderr  # an empty store says how to fill it
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living process below ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_stopping_the_ui_leaves_no_process_behind(workspace) -> None:
+    import signal
+    import socket
+    import time
+    from urllib.request import urlopen
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    executable = Path(sys.executable).with_name("seqpipe")
+    ui = subprocess.Popen(
+        [str(executable), "ui", "--launch", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert ui.poll() is None and time.monotonic() < deadline, "the UI did not start"
+            try:
+                with urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                time.sleep(1)
+        started = descendants(ui.pid)
+        assert started  # the UI server and its workers
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=30)
+    finally:
+        ui.kill()
+    time.sleep(0.5)
+    assert not [pid for pid in started if alive(pid)]
