@@ -313,6 +313,48 @@ def predict(
 
 
 @app.command()
+def lineage(
+    reference: Annotated[
+        str, typer.Argument(help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """Where a registered model version came from: run, git commit, data version, config and
+    metrics."""
+    import json
+
+    from components.core import tracking
+    from components.core.errors import UserError
+    from components.core.lineage import as_dict
+    from components.core.lineage import lineage as find_lineage
+    from pipelines.common import workspace_dir
+
+    try:
+        tracking.configure(workspace_dir())
+        found = find_lineage(reference)
+    except UserError as error:
+        raise _fail(error) from None
+    if as_json:
+        print(json.dumps(as_dict(found), indent=2))
+        return
+    summary = Table(title=f"{found.registered_model} v{found.version}", show_header=False)
+    for key, value in [
+        ("aliases", ", ".join(found.aliases) or "-"),
+        ("run", f"{found.run_name} ({found.run_id})"),
+        ("experiment", found.experiment),
+        *found.tags.items(),
+        *(("dataset", dataset) for dataset in found.datasets),
+    ]:
+        summary.add_row(key, value)
+    console.print(summary)
+    for title, values in (("config (params)", found.params), ("metrics", found.metrics)):
+        table = Table(title=title, show_header=False)
+        for key, value in values.items():
+            table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        console.print(table)
+
+
+@app.command()
 def schedule(
     family: Annotated[
         list[str] | None,

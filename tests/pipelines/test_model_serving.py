@@ -250,3 +250,21 @@ def test_batch_input_the_model_cannot_read_stops_with_the_reason_and_writes_noth
         batch_predict_flow(NAME, str(source), columns=columns)
     assert reason in str(raised.value)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["texts.csv"]
+
+
+def test_lineage_names_the_version_its_run_and_data_version(two_versions) -> None:
+    from components.core.errors import UserError
+    from components.core.lineage import lineage
+
+    MlflowClient().set_registered_model_alias(NAME, "staging", two_versions[1])
+    found = lineage(f"{NAME}@staging")
+    assert (found.version, found.aliases, found.data_version) == (
+        str(two_versions[1]),
+        ["staging"],
+        "hash-b",
+    )
+    assert found.tags["seqpipe.model"] == "length" and found.run_id
+    assert lineage(f"{NAME}/{two_versions[0]}").data_version == "hash-a"
+    assert lineage(NAME).aliases == ["champion"]  # a bare name means its champion
+    with pytest.raises(UserError, match=r"no model version 'nothing@champion'.*textlength-demo"):
+        lineage("nothing@champion")
