@@ -48,7 +48,10 @@ def log_pyfunc(
     return info.model_uri
 
 
-CORE_PACKAGES = ("mlflow", "pandas", "numpy", "seqpipe")
+# The wrappers also import this project's code, which is not a package on an index: a
+# requirements.txt naming it could never be installed. Models are served from the project's
+# environment (`seqpipe serve`, or `mlflow models serve --env-manager local`).
+CORE_PACKAGES = ("mlflow", "pandas", "numpy")
 
 
 def pinned_requirements(packages: tuple[str, ...] = ()) -> list[str]:

@@ -4,6 +4,7 @@ to empty or non-text input while it keeps serving."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -144,3 +145,17 @@ def test_bad_request_gets_4xx_and_server_keeps_serving(client, case: str) -> Non
     )
     assert 400 <= response.status_code < 500, (case, response.status_code, response.text)
     assert client.post("/predict", json=GOOD).status_code == 200
+
+
+def test_requirements_pin_only_packages_an_index_can_install(served) -> None:
+    from importlib.metadata import version
+
+    import mlflow
+
+    requirements = Path(mlflow.pyfunc.get_model_dependencies("models:/textclf-test@champion"))
+    pins = dict(
+        line.split("==") for line in requirements.read_text().splitlines() if "==" in line
+    )
+    assert "seqpipe" not in pins  # our code is not on an index; the environment provides it
+    assert {"mlflow", "tensorflow-cpu", "scikit-learn"} <= set(pins)
+    assert all(version(name) == pinned for name, pinned in pins.items())
