@@ -144,16 +144,47 @@ def run(
 
 @app.command()
 def leaderboard(
-    family: Annotated[str, typer.Argument(help=f"One of {family_names()}.")],
+    family: Annotated[str | None, typer.Argument(help=f"One of {family_names()}.")] = None,
     limit: Annotated[int, typer.Option(help="Rows to show.")] = 30,
+    all_models: Annotated[
+        bool, typer.Option("--all", help="Every registered model's champion, one row each.")
+    ] = False,
 ) -> None:
     """Show a family's model runs from MLflow, best first, one table per registered model."""
     from components.core.errors import UserError
 
+    if all_models == (family is not None):
+        raise typer.BadParameter("name a family, or --all for every registered model's champion")
     try:
-        _print_leaderboard(_family(family), limit)
+        if all_models:
+            _print_champions()
+        else:
+            _print_leaderboard(_family(family), limit)
     except UserError as error:
         raise _fail(error) from None
+
+
+def _print_champions() -> None:
+    from components.core import tracking
+    from components.core.leaderboard import champion_rows
+    from pipelines.common import workspace_dir
+
+    tracking.configure(workspace_dir())
+    table = Table(title="champions of every registered model")
+    for column in ("registered model", "version", "run", "metric", "score", "data version"):
+        table.add_column(column, justify="right" if column == "score" else "left", no_wrap=True)
+    table.add_column("other aliases")
+    for row in champion_rows():
+        table.add_row(
+            row["registered_model"],
+            row["version"],
+            row["run"],
+            row["metric"],
+            "-" if row["score"] is None else f"{row['score']:.4f}",
+            row["data_version"][:12],
+            row["other_aliases"],
+        )
+    console.print(table)
 
 
 def _families_with(study: str) -> list[str]:

@@ -72,3 +72,35 @@ def _aliases_by_run(
                 sorted(by_version.get(str(version.version), [])),
             )
     return found
+
+
+def champion_rows() -> list[dict[str, Any]]:
+    """Every registered model's champion: version, run, gate metric and score, data version."""
+    client = MlflowClient()
+    rows = []
+    for registered in client.search_registered_models():
+        champion = registered.aliases.get("champion")
+        if champion is None:
+            continue
+        version = client.get_model_version(registered.name, str(champion))
+        run = client.get_run(version.run_id)
+        others = sorted(
+            f"{alias} v{number}"
+            for alias, number in registered.aliases.items()
+            if alias != "champion"
+        )
+        rows.append(
+            {
+                "registered_model": registered.name,
+                "version": f"v{version.version}",
+                "run": run.info.run_name,
+                "metric": version.tags.get("gate.metric", ""),
+                "score": float(version.tags["score"]) if "score" in version.tags else None,
+                "data_version": run.data.tags.get("data.dvc_hash", ""),
+                "other_aliases": ", ".join(others),
+                "registered": dt.datetime.fromtimestamp(version.creation_timestamp / 1000).strftime(
+                    "%Y-%m-%d %H:%M"
+                ),
+            }
+        )
+    return sorted(rows, key=lambda row: row["registered_model"])

@@ -221,6 +221,9 @@ def _log_decision(candidate: Candidate, decision: GateDecision, config: GateConf
     client.set_model_version_tag(
         decision.model_name, decision.version, "gate.decision", f"{verdict}: {decision.reason}"
     )
+    client.set_model_version_tag(
+        decision.model_name, decision.version, "gate.metric", config.metric
+    )
     champion = (
         f"champion v{decision.champion_version} {decision.champion_score:.4f}"
         if decision.champion_score is not None

@@ -111,3 +111,15 @@ def test_smoke_test_failure_blocks_promotion(mlflow_store: str, monkeypatch) -> 
     with pytest.raises(RuntimeError, match="smoke test"):
         submit(logged_candidate(1.0))
     assert "champion" not in registry.aliases(NAME)
+
+
+def test_every_champion_is_summarized_with_its_gate_metric_and_score(mlflow_store: str) -> None:
+    from components.core.leaderboard import champion_rows
+
+    assert champion_rows() == []
+    first = submit(logged_candidate(1.5))
+    submit(logged_candidate(1.7))  # a challenger that stays one
+    (row,) = champion_rows()
+    assert (row["registered_model"], row["version"]) == (NAME, f"v{first.version}")
+    assert (row["metric"], row["score"]) == ("test_mae", pytest.approx(1.5))
+    assert row["other_aliases"] == f"challenger v{int(first.version) + 1}"
