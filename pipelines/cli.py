@@ -297,7 +297,8 @@ def serve(
         )
     from pipelines.model_server import serve as serve_model
 
-    serve_model(model_name, alias, host, port, token, max_request_bytes, poll_seconds)
+    # An empty token (an unset variable in a compose file) means no token.
+    serve_model(model_name, alias, host, port, token or None, max_request_bytes, poll_seconds)
 
 
 @app.command()
