@@ -1,0 +1,151 @@
+"""Schedules fire: a real Prefect server's scheduler creates a run of a family deployment,
+``seqpipe schedule`` executes it to a champion, and stops within seconds when told to."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import Request, urlopen
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def api(url: str, path: str, body: dict | None = None):
+    request = Request(
+        f"{url}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"},
+        method="POST" if body is not None else "GET",
+    )
+    with urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def wait_for(check, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def scheduling_server(tmp_path: Path):
+    """A real Prefect server with its services, on loopback, its scheduler looping every 2 s."""
+    port = free_port()
+    env = os.environ | {
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+    }
+    env.pop("PREFECT_API_URL", None)
+    server = subprocess.Popen(
+        [
+            str(BIN / "prefect"),
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-ui",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+
+    def healthy() -> bool:
+        try:
+            return api(url, "/health") is True
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, 180, "the Prefect server")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_scheduler_creates_a_run_that_the_schedule_command_completes(
+    scheduling_server: str, tmp_path: Path
+) -> None:
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    config = tmp_path / "tiny.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "window": 28,
+                "split": {"train_start": "2013-01-01"},
+                "models": [{"name": "naive_seasonal", "features": "univariate"}],
+                "profiles": {"quick": {}},
+            }
+        )
+    )
+    env = {key: value for key, value in os.environ.items() if key != "MLFLOW_TRACKING_URI"}
+    env |= {
+        "PREFECT_API_URL": scheduling_server,
+        "PREFECT_HOME": str(tmp_path / "client"),
+        "SEQPIPE_WORKSPACE": str(workspace),
+    }
+    log = tmp_path / "schedule.log"
+    scheduler = subprocess.Popen(
+        [
+            str(BIN / "seqpipe"),
+            "schedule",
+            "forecasting",
+            "--interval",
+            "10",  # the first run is due one interval after the deployment is created
+            "--profile",
+            "quick",
+            "--config",
+            str(config),
+        ],
+        env=env,
+        cwd=tmp_path,  # not the repository: the deployment names its module and workspace
+        stdout=log.open("w"),  # a pipe nobody reads would fill up and stall the scheduler
+        stderr=subprocess.STDOUT,
+    )
+    try:
+
+        def completed():
+            # Future runs are scheduled too: ask for the completed ones only.
+            completed_only = {"flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}}
+            return api(scheduling_server, "/flow_runs/filter", completed_only | {"limit": 5})
+
+        run = wait_for(completed, 600, "a completed scheduled run")[0]
+        assert run["auto_scheduled"] is True  # created by the server's scheduler, not by us
+        assert run["parameters"]["workspace"] == str(workspace.resolve())
+        import mlflow
+
+        uri = f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}"
+        client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+        assert client.get_model_version_by_alias("forecasting-chicago", "champion")
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        scheduler.wait(timeout=30)
+    assert time.monotonic() - started < 15, log.read_text()[-2000:]
