@@ -469,9 +469,14 @@ def _print_ui_hint(host: str = "127.0.0.1", port: int = 5000) -> None:
     from pipelines.common import workspace_dir
 
     # The UI opens in its GenAI mode unless asked for model training; the choice then sticks.
+    page = "#/experiments?workflowType=machine_learning"
+    uri = tracking.tracking_uri(workspace_dir())
+    if not tracking.is_embedded(uri):
+        console.print(f"Open the MLflow UI: [bold]{uri.rstrip('/')}/{page}[/bold]")
+        return
     console.print(
         f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir(), host, port)}[/bold]"
-        f" then browse http://{host}:{port}/#/experiments?workflowType=machine_learning"
+        f" then browse http://{host}:{port}/{page}"
     )
 
 
