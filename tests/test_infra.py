@@ -53,7 +53,7 @@ def command_lines(path: Path) -> list[str]:
         if line.strip().startswith("```"):
             fenced = not fenced
         elif fenced:
-            found.append(line)
+            found.append(re.sub(r"\s#.*", "", line))  # a shell comment is prose
         else:
             found += re.findall(r"`([^`]+)`", line)
     return found
