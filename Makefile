@@ -33,6 +33,9 @@ lint: setup ## ruff: lint rules and formatting
 bench: setup ## benchmarks on the full profile: quality, speed and overhead figures
 	$(UV) run --frozen python -m bench.forecasting
 	$(UV) run --frozen python -m bench.textclf
+	$(UV) run --frozen python -m bench.translation
+	$(UV) run --frozen python -m bench.images
+	$(UV) run --frozen python -m bench.chargen --minutes 20
 
 ui: setup ## open the MLflow UI on the local store
 	$(UV) run --frozen seqpipe ui --launch

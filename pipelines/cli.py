@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -130,6 +130,8 @@ def run(
             except USER_ERRORS as error:
                 raise _fail(error, config) from None
             _print_leaderboard(name)
+    if len(names) > 1:
+        _print_champions()
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
     _print_ui_hint()
     if failed:
@@ -246,6 +248,51 @@ def rollback(
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     console.print(f"{model_name}: champion is v{restored} again (v{demoted} is previous-champion)")
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="The text to continue.")],
+    chars: Annotated[int, typer.Option(help="Characters to generate.")] = 200,
+    temperature: Annotated[
+        float, typer.Option(help="Above 0; lower is more predictable, near 0 is greedy.")
+    ] = 1.0,
+    top_k: Annotated[
+        int, typer.Option(help="Draw among the k likeliest characters; 0: all, 1: greedy.")
+    ] = 0,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same text.")] = 42,
+    model_name: Annotated[
+        str, typer.Option("--model", help="Registered character model.")
+    ] = "chargen-shakespeare",
+) -> None:
+    """Continue PROMPT with the champion of a character-level model."""
+    from components.core import registry, tracking
+    from pipelines.common import workspace_dir
+
+    _quiet_libraries()
+    try:
+        tracking.configure(workspace_dir())
+    except Exception as error:
+        raise _fail(error) from error
+    if registry.CHAMPION not in registry.aliases(model_name):
+        raise _fail(
+            ValueError(
+                f"{model_name} has no champion in {workspace_dir()}: "
+                "run `seqpipe run chargen` first"
+            )
+        )
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from rich.text import Text
+
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}@{registry.CHAMPION}")
+    params = {"max_chars": chars, "temperature": temperature, "top_k": top_k, "seed": seed}
+    try:
+        continuation = model.predict([prompt], params=params)["generated"].iloc[0]
+    except MlflowException as error:
+        raise _fail(ValueError(error.message)) from None
+    # Text, not markup: a generated "[" must print as itself.
+    console.print(Text.assemble((prompt, "bold"), continuation), highlight=False)
 
 
 @app.command()
@@ -488,18 +535,37 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
 
     tracking.configure(workspace_dir())
     chosen = get_family(family)
-    gate = chosen.load_config().gate
-    metric, extras = gate.metric, list(chosen.leaderboard_columns)
+    config = chosen.load_config()
+    extras = list(chosen.leaderboard_columns)
+    # Registered models may have gates of their own. A run's gate follows from its model (the
+    # run key), so runs of a user's config (other task names) find theirs too.
+    runs = chosen.runs(config, None)
+    by_key = {run.key: chosen.gate(config, run) for run in runs}
+    by_model = {
+        chosen.registered_model(config, task, run): chosen.gate(config, run)
+        for task in chosen.tasks(config)
+        for run in runs
+    }
+
+    def gate_of(row: dict) -> Any:
+        return by_key.get(row["run"]) or by_model.get(row["model"]) or config.gate
+
     # One table per registered model: only its runs share test data (task, horizon).
-    rows = leaderboard_rows(family, metric, gate.greater_is_better, extras, limit=1000)
     groups: dict[str, list[dict]] = {}
-    for row in rows:
-        groups.setdefault(row["model"], []).append(row)
+    gates: dict[str, Any] = {}
+    for gate in {config.gate, *by_key.values()}:
+        rows = leaderboard_rows(family, gate.metric, gate.greater_is_better, extras, limit=1000)
+        for row in rows:
+            if gate_of(row) == gate:
+                groups.setdefault(row["model"], []).append(row)
+                gates[row["model"]] = gate
     if not groups:
+        metric = config.gate.metric
         console.print(
             _leaderboard_table(f"{family} leaderboard (best {metric} first)", [], metric, extras)
         )
     for name in sorted(groups):
+        metric = gates[name].metric
         console.print(
             _leaderboard_table(
                 f"{name} leaderboard (best {metric} first)", groups[name][:limit], metric, extras

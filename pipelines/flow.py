@@ -162,7 +162,7 @@ def evaluate_task(
         "%s %s: %s %.4f (baseline %.4f)",
         prepared.task,
         run.key,
-        config.gate.metric,
+        get_family(context.family).gate(config, run).metric,
         candidate.score,
         candidate.baseline_score,
     )
@@ -190,10 +190,17 @@ def register_task(
     def rescore(item: Candidate, model_uri: str) -> float:
         return stages.rescore(family, prepared, config, scored[item.run_id][0], model_uri)
 
-    candidates = [candidate for _, candidate in scored.values()]
+    # Each registered model is gated by its own gate (metric, direction, margin).
+    by_model: dict[str, list[Candidate]] = {}
+    gates = {}
+    for run, candidate in scored.values():
+        by_model.setdefault(candidate.model_name, []).append(candidate)
+        gates[candidate.model_name] = family.gate(config, run)
+    decisions = []
     # Two flows of one workspace gate one after the other: each sees the other's champion.
     with exclusive(context.workspace, "registry"):
-        decisions = registry.register_best(candidates, config.gate, rescore)
+        for name in sorted(by_model):
+            decisions += registry.register_best(by_model[name], gates[name], rescore)
     logger = get_run_logger()
     for decision in decisions:
         logger.info(

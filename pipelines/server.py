@@ -13,9 +13,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from components.core.locks import exclusive
 from pipelines.processes import die_with_parent
 
 STARTUP_TIMEOUT_SECONDS = 120.0
@@ -33,6 +35,16 @@ def _healthy(url: str) -> bool:
             return response.status == 200
     except (URLError, OSError):
         return False
+
+
+def _wait_until_healthy(server: subprocess.Popen, url: str) -> None:
+    started = time.monotonic()
+    while not _healthy(url):
+        if server.poll() is not None:
+            raise RuntimeError(f"the local Prefect server exited with code {server.returncode}")
+        if time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
+            raise RuntimeError(f"the local Prefect server did not start at {url}")
+        time.sleep(0.5)
 
 
 @contextmanager
@@ -66,15 +78,18 @@ def prefect_api() -> Iterator[str]:
     ]
     # As Prefect runs its own temporary server: no UI, ephemeral mode.
     env = os.environ | {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
-    server = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
+    from prefect.settings import PREFECT_HOME
+
+    # Temporary servers of one user share Prefect's database: two starting at once would both
+    # migrate it, and one would exit. They start one after the other.
+    with exclusive(Path(PREFECT_HOME.value()), "prefect-server-start"):
+        server = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)
+        try:
+            _wait_until_healthy(server, url)
+        except BaseException:
+            server.kill()
+            raise
     try:
-        started = time.monotonic()
-        while not _healthy(url):
-            if server.poll() is not None:
-                raise RuntimeError(f"the local Prefect server exited with code {server.returncode}")
-            if time.monotonic() - started > STARTUP_TIMEOUT_SECONDS:
-                raise RuntimeError(f"the local Prefect server did not start at {url}")
-            time.sleep(0.5)
         from prefect.settings import PREFECT_API_URL, temporary_settings
 
         os.environ["PREFECT_API_URL"] = url  # for subprocesses

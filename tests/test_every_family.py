@@ -75,7 +75,7 @@ def test_every_model_fits_logs_and_reloads_with_the_same_predictions(
     evaluation = chosen.evaluate(
         prepared, config, run, reloaded.unwrap_python_model(), None, scored
     )
-    assert np.isfinite(evaluation.metrics[config.gate.metric])
+    assert np.isfinite(evaluation.metrics[chosen.gate(config, run).metric])
     assert evaluation.artifacts and all(path.exists() for path in evaluation.artifacts)
 
 
@@ -113,8 +113,13 @@ def test_every_family_flow_ends_with_one_champion_per_registered_model(
         if run.data.tags["seqpipe.baseline"] == "true"
     }
     assert baselines == set(chosen.baselines)  # trained in every flow
+    gates = {
+        chosen.registered_model(config, task, run): chosen.gate(config, run).metric
+        for task in chosen.tasks(config)
+        for run in chosen.runs(config, None)
+    }
     for run in runs:
         assert run.info.status == "FINISHED"
         assert run.data.tags["data.dvc_hash"] and run.data.tags["git.commit"]
-        assert config.gate.metric in run.data.metrics
+        assert gates[run.data.tags["seqpipe.registered_model"]] in run.data.metrics
         assert run.inputs.dataset_inputs  # the UI's Dataset column

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Any, Literal, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +69,17 @@ class FamilyConfig(StrictModel):
     def resolve_paths(self, base: Path) -> Self:
         """This config with relative file paths taken from ``base`` (the config's folder)."""
         return self
+
+
+SectionT = TypeVar("SectionT", bound="StrictModel")
+
+
+def path_resolved(section: SectionT, base: Path) -> SectionT:
+    """``section`` with its relative ``path`` (a user's file) taken from ``base``."""
+    path = section.path
+    if path is None or path.is_absolute():
+        return section
+    return section.model_copy(update={"path": base / path})
 
 
 def select_runs(runs: list[Any], names: list[str] | None) -> list[Any]:

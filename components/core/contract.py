@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import pandas as pd
 
-from components.core.config import FamilyConfig, ResolvedRun, read_profile
+from components.core.config import FamilyConfig, GateConfig, ResolvedRun, read_profile
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 
@@ -121,6 +121,16 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
     def floor_metric(self, config: ConfigT) -> str:
         """The evaluation metric holding the score a model must beat besides the champion
         (the family baseline's, on the same test data); ``config.gate`` names the rest."""
+
+    def gate(self, config: ConfigT, run: RunT) -> GateConfig:
+        """The gate of the registered model ``run`` competes for: its metric, direction and
+        margin. A family whose registered models share one gate keeps ``config.gate``."""
+        return config.gate
+
+    def run_floor_metric(self, config: ConfigT, run: RunT) -> str:
+        """``floor_metric`` for the registered model ``run`` competes for (by default the
+        family's one floor metric)."""
+        return self.floor_metric(config)
 
     @abstractmethod
     def run_params(self, config: ConfigT, run: RunT, prepared: PreparedT) -> dict[str, Any]:

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
@@ -57,3 +59,33 @@ CORE_PACKAGES = ("mlflow", "pandas", "numpy")
 def pinned_requirements(packages: tuple[str, ...] = ()) -> list[str]:
     """The packages a served model needs, pinned to the versions it was trained with."""
     return [f"{name}=={version(name)}" for name in (*CORE_PACKAGES, *packages)]
+
+
+def input_strings(model_input: Any, noun: str, purpose: str) -> list[str]:
+    """The strings of a request: one string, a list, a Series or a one-column table.
+
+    ``noun`` and ``purpose`` word the errors ("no prompt to continue: ...").
+
+    Raises:
+        MlflowException: (HTTP 400) if there is no string, or a value is not one.
+    """
+    if isinstance(model_input, str):
+        model_input = [model_input]
+    if isinstance(model_input, pd.DataFrame):
+        if model_input.shape[1] != 1:
+            raise bad_request(
+                f"expected one column of {noun}s, got columns {list(model_input.columns)}"
+            )
+        model_input = model_input.iloc[:, 0]
+    if not isinstance(model_input, (list, tuple, pd.Series, np.ndarray)):
+        raise bad_request(f"expected a list of {noun}s, got {type(model_input).__name__}")
+    values = list(model_input)
+    if not values:
+        raise bad_request(f"no {noun} to {purpose}: send a non-empty list of strings")
+    not_text = [index for index, value in enumerate(values) if not isinstance(value, str)]
+    if not_text:
+        raise bad_request(
+            f"value(s) at position(s) {not_text[:10]} are not text: "
+            f"{[values[index] for index in not_text[:3]]!r}"
+        )
+    return values

@@ -151,10 +151,13 @@ def train(
     tags = provenance_tags(family, config, run, prepared, project_dir, parent_run_id)
     tags |= {TRAIN_KEY_TAG: backup_dir.name} | (extra_tags or {})
     # A run cut short (killed, failed) resumes in its own MLflow run, as Keras resumes its
-    # epochs from ``backup_dir``: the learning curve then holds every epoch.
+    # epochs from ``backup_dir``: the learning curve then holds every epoch. A RUNNING run is
+    # another flow's, live (this machine's orphans were failed when the flow started): two
+    # flows sharing a tracking server must never write to one run.
     unfinished = mlflow.MlflowClient().search_runs(
         [experiment_id],
-        f"tags.`{TRAIN_KEY_TAG}` = '{backup_dir.name}' and attributes.status != 'FINISHED'",
+        f"tags.`{TRAIN_KEY_TAG}` = '{backup_dir.name}' and attributes.status != 'FINISHED' "
+        "and attributes.status != 'RUNNING'",
         max_results=1,
     )
     resumed = {"run_id": unfinished[0].info.run_id} if unfinished else {}
@@ -229,9 +232,9 @@ def evaluate(
         run_name=run.key,
         model_uri=uri,
         model_name=family.registered_model(config, prepared.task, run),
-        score=metrics[config.gate.metric],
+        score=metrics[family.gate(config, run).metric],
         # Without its baseline's scores (the baseline failed) a model cannot pass the gate.
-        baseline_score=metrics.get(family.floor_metric(config), float("nan")),
+        baseline_score=metrics.get(family.run_floor_metric(config, run), float("nan")),
         evaluation_key=family.evaluation_key(prepared, config, run),
         is_baseline=family.is_baseline(run),
         data_version=prepared.data.dvc_hash,

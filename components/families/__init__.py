@@ -14,6 +14,9 @@ from typing import Any
 FAMILIES: dict[str, str] = {
     "forecasting": "components.families.forecasting.family:ForecastingFamily",
     "textclf": "components.families.textclf.family:TextclfFamily",
+    "translation": "components.families.translation.family:TranslationFamily",
+    "images": "components.families.images.family:ImagesFamily",
+    "chargen": "components.families.chargen.family:ChargenFamily",
 }
 
 

@@ -25,8 +25,10 @@ class TextLength(mlflow.pyfunc.PythonModel):
     """Counts the characters of each text; rejects a text without letters, as families do."""
 
     def predict(self, context, model_input, params=None):
-        texts = list(model_input.iloc[:, 0]) if isinstance(model_input, pd.DataFrame) else list(
-            model_input
+        texts = (
+            list(model_input.iloc[:, 0])
+            if isinstance(model_input, pd.DataFrame)
+            else list(model_input)
         )
         if any(not any(character.isalpha() for character in text) for text in texts):
             raise bad_request("a text has no letters")

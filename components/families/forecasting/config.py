@@ -14,6 +14,7 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
+    path_resolved,
     select_runs,
 )
 
@@ -109,11 +110,7 @@ class ForecastingConfig(FamilyConfig):
     models: list[ModelRun]
 
     def resolve_paths(self, base: Path) -> ForecastingConfig:
-        path = self.dataset.path
-        if path is None or path.is_absolute():
-            return self
-        dataset = self.dataset.model_copy(update={"path": base / path})
-        return self.model_copy(update={"dataset": dataset})
+        return self.model_copy(update={"dataset": path_resolved(self.dataset, base)})
 
     def resolve(self, run: ModelRun) -> ForecastRun:
         """Fill a model run's unset fields from the family defaults."""

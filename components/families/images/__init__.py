@@ -1,0 +1,1 @@
+"""Generative images: autoencoders, a VAE, a DCGAN and DDPM diffusion on handwritten digits."""

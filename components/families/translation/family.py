@@ -1,0 +1,360 @@
+"""The translation family: source/target pairs per task, encoder-decoders with and without
+attention, greedy and beam search."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.validation import ValidationReport
+from components.core.versioning import DataVersion
+from components.families.translation.config import (
+    ModelRun,
+    PairsTask,
+    ResolvedTranslationRun,
+    TranslationConfig,
+)
+from components.families.translation.dates import SPLITS, date_vectors
+from components.families.translation.models import (
+    BASELINE,
+    TRANSLATORS,
+    VECTOR_TO_SEQUENCE,
+    translator_entry,
+)
+from components.families.translation.serving import (
+    VECTOR_COLUMNS,
+    TranslationModel,
+    log_translator,
+)
+from components.families.translation.sources import load_pairs_table
+from components.families.translation.suite import validate_pairs_table
+
+if TYPE_CHECKING:
+    from components.families.translation.decoding import Decoded
+    from components.families.translation.networks import Translator
+    from components.families.translation.vectorizer import SequenceVectorizer
+
+EXAMPLE_INPUTS = 3  # test inputs logged as the model's input example
+MISTAKES = 100  # wrong test translations listed in mistakes.json
+
+
+@dataclass(frozen=True)
+class PreparedPairs(Prepared):
+    """A validated pairs table and the vectorizers fitted on its training split."""
+
+    task_config: PairsTask
+    frame: pd.DataFrame
+    source_vectorizer: SequenceVectorizer
+    target_vectorizer: SequenceVectorizer
+
+    def rows(self, split: str) -> pd.DataFrame:
+        return self.frame.loc[self.frame["split"] == split]
+
+    def inputs(self, split: str, reads: str) -> Any:
+        """What a model reading ``reads`` gets for a split: source strings, or the
+        (year, month, day) table of the target dates."""
+        rows = self.rows(split)
+        if reads == "date_vector":
+            return pd.DataFrame(
+                date_vectors(rows["target"]).astype("int64"), columns=VECTOR_COLUMNS
+            )
+        return rows["source"].tolist()
+
+    def splits(self) -> Mapping[str, pd.DataFrame]:
+        return {split: self.rows(split)[["source", "target", "format"]] for split in SPLITS}
+
+
+class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTranslationRun]):
+    """Sources to targets, one registered model per task (the vector-to-sequence decoder,
+    which reads no source text, under its own name)."""
+
+    name = "translation"
+    config_type = TranslationConfig
+    default_config = Path(__file__).with_name("translation.yaml")
+    leaderboard_columns = ("test_token_accuracy", "test_exact_match_baseline")
+    baselines = (BASELINE,)
+
+    def tasks(self, config: TranslationConfig) -> list[str]:
+        return list(config.tasks)
+
+    def model_names(self) -> list[str]:
+        return sorted(TRANSLATORS)
+
+    def runs(
+        self, config: TranslationConfig, names: list[str] | None
+    ) -> list[ResolvedTranslationRun]:
+        return config.select(names)
+
+    def baseline_runs(
+        self, config: TranslationConfig, runs: list[ResolvedTranslationRun]
+    ) -> list[ResolvedTranslationRun]:
+        reads_text = any(translator_entry(run.name).reads == "text" for run in runs)
+        return [config.resolve(ModelRun(name=BASELINE))] if reads_text else []
+
+    def registered_model(
+        self, config: TranslationConfig, task: str, run: ResolvedTranslationRun
+    ) -> str:
+        # It reads (year, month, day), not text: it cannot serve the task's requests.
+        suffix = "-vec2seq" if run.name == VECTOR_TO_SEQUENCE else ""
+        return f"{self.name}-{task}{suffix}"
+
+    def floor_metric(self, config: TranslationConfig) -> str:
+        return "test_exact_match_baseline"
+
+    def run_params(
+        self, config: TranslationConfig, run: ResolvedTranslationRun, prepared: PreparedPairs
+    ) -> dict[str, Any]:
+        return (
+            {"model": run.name, "reads": translator_entry(run.name).reads}
+            | run.model_dump(mode="json", exclude={"name"})
+            | {"decoding": config.decoding.model_dump(mode="json")}
+            | {"task": prepared.task_config.model_dump(mode="json")}
+            | {f"n_{split}": len(prepared.rows(split)) for split in SPLITS}
+            | {
+                "source_vocabulary_learned": prepared.source_vectorizer.size,
+                "target_vocabulary_learned": prepared.target_vectorizer.size,
+            }
+        )
+
+    def load_table(self, config: TranslationConfig, task: str) -> pd.DataFrame:
+        return load_pairs_table(config.tasks[task])
+
+    def read_raw(self, path: Path, config: TranslationConfig, task: str) -> pd.DataFrame:
+        # Only an empty field is missing: "NA" or "None" may be a sentence.
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+
+    def validate(
+        self, frame: pd.DataFrame, config: TranslationConfig, task: str
+    ) -> ValidationReport:
+        return validate_pairs_table(frame, config.tasks[task], task)
+
+    def prepare(
+        self, frame: pd.DataFrame, config: TranslationConfig, task: str, data: DataVersion
+    ) -> PreparedPairs:
+        """Fit each side's vectorizer on the training pairs only."""
+        from components.families.translation.vectorizer import SequenceVectorizer
+
+        settings = config.tasks[task]
+        train = frame.loc[frame["split"] == "train"]
+        level, size = settings.vectorizer.level, settings.vectorizer.vocabulary_size
+        return PreparedPairs(
+            task=task,
+            data=data,
+            task_config=settings,
+            frame=frame.reset_index(drop=True),
+            source_vectorizer=SequenceVectorizer(level, size).fit(train["source"].tolist()),
+            target_vectorizer=SequenceVectorizer(level, size).fit(train["target"].tolist()),
+        )
+
+    def unfit_runs(
+        self,
+        prepared: PreparedPairs,
+        config: TranslationConfig,
+        runs: list[ResolvedTranslationRun],
+    ) -> dict[str, str]:
+        if prepared.task_config.source == "dates":
+            return {}
+        return {
+            run.key: "the vector-to-sequence model reads (year, month, day): a dates task only"
+            for run in runs
+            if translator_entry(run.name).reads == "date_vector"
+        }
+
+    def fit(
+        self,
+        prepared: PreparedPairs,
+        config: TranslationConfig,
+        run: ResolvedTranslationRun,
+        backup_dir: Path,
+        callbacks: list[Any],
+    ) -> Fitted:
+        from components.families.translation.networks import Translator
+
+        lengths = prepared.task_config.vectorizer
+        translator = Translator(
+            run,
+            prepared.source_vectorizer,
+            prepared.target_vectorizer,
+            lengths.source_length,
+            lengths.target_length,
+            config.decoding,
+            output="iso_date" if prepared.task_config.source == "dates" else "text",
+        )
+        parts = ("train", "validation")
+        history = translator.fit(
+            {part: prepared.inputs(part, translator.reads) for part in parts},
+            {part: prepared.rows(part)["target"].tolist() for part in parts},
+            backup_dir=backup_dir,
+            callbacks=callbacks,
+        )
+        return Fitted(model=TranslationModel.of(translator), history=history)
+
+    def log_model(self, fitted: Fitted, prepared: PreparedPairs) -> LoggedModel:
+        reads = fitted.model.translator.reads
+        return log_translator(fitted.model, _head(prepared.inputs("test", reads), EXAMPLE_INPUTS))
+
+    def evaluate(
+        self,
+        prepared: PreparedPairs,
+        config: TranslationConfig,
+        run: ResolvedTranslationRun,
+        model: TranslationModel,
+        reference: dict[str, float] | None,
+        out_dir: Path,
+    ) -> Evaluation:
+        translator = model.translator
+        scored = _score_test(prepared, config, translator)
+        metrics = scored.metrics
+        metrics["test_exact_match_baseline"] = self._floor(run, metrics, reference)
+        test = prepared.rows("test")
+        artifacts = [
+            self._mistakes(test, scored.translations, scored.outputs, scored.wanted, out_dir)
+        ]
+        if scored.decoded.attention is not None and config.attention_examples:
+            artifacts.append(self._attention(prepared, run, translator, config, out_dir))
+        return Evaluation(metrics, artifacts)
+
+    def _floor(
+        self,
+        run: ResolvedTranslationRun,
+        metrics: dict[str, float],
+        reference: dict[str, float] | None,
+    ) -> float:
+        """What this model must beat: the no-attention encoder-decoder on the same test pairs
+        (its own score for the baseline run); 0 for the vector-to-sequence decoder."""
+        if self.is_baseline(run):
+            return metrics["test_exact_match"]
+        if translator_entry(run.name).reads == "date_vector":
+            # It reads no source, so no text model is its baseline; and no test day is a
+            # training day, so an answer learned by rote (the most frequent training date)
+            # gets none right. Its floor is 0: any exactly right test date passes it.
+            return 0.0
+        return reference["test_exact_match"] if reference else float("nan")
+
+    @staticmethod
+    def _mistakes(
+        test: pd.DataFrame,
+        translations: list[str],
+        outputs: list[list[str]],
+        wanted: list[list[str]],
+        out_dir: Path,
+    ) -> Path:
+        wrong = [index for index, (a, b) in enumerate(zip(outputs, wanted, strict=True)) if a != b]
+        table = test.iloc[wrong[:MISTAKES]][["source", "target", "format"]].assign(
+            translation=[translations[index] for index in wrong[:MISTAKES]]
+        )
+        path = out_dir / "mistakes.json"
+        path.write_text(table.to_json(orient="split", index=False))
+        return path
+
+    @staticmethod
+    def _attention(
+        prepared: PreparedPairs,
+        run: ResolvedTranslationRun,
+        translator: Translator,
+        config: TranslationConfig,
+        out_dir: Path,
+    ) -> Path:
+        from components.families.translation.metrics import plot_attention
+
+        sources = prepared.rows("test")["source"].tolist()[: config.attention_examples]
+        decoded = translator.decode(sources, beam_width=1)
+        target = translator.target_vectorizer
+        examples = [
+            (
+                translator.source_vectorizer.split(source),
+                [*target.decode_tokens(ids), "[end]"],
+                weights,
+            )
+            for source, ids, weights in zip(sources, decoded.ids, decoded.attention, strict=True)
+        ]
+        title = f"{prepared.task} {run.key}: attention while writing (greedy)"
+        return plot_attention(examples, title, out_dir / "attention.png")
+
+    def rescore(
+        self,
+        prepared: PreparedPairs,
+        config: TranslationConfig,
+        run: ResolvedTranslationRun,
+        model_uri: str,
+    ) -> float:
+        import mlflow
+
+        translator = mlflow.pyfunc.load_model(model_uri).unwrap_python_model().translator
+        metric = self.gate(config, run).metric
+        scores = _score_test(prepared, config, translator).metrics
+        if metric not in scores:
+            raise ValueError(
+                f"gate metric {metric!r} is not scored for {run.key} on {prepared.task}; "
+                f"scored: {sorted(scores)}"
+            )
+        return scores[metric]
+
+    def evaluation_key(
+        self, prepared: PreparedPairs, config: TranslationConfig, run: ResolvedTranslationRun
+    ) -> str:
+        return json.dumps(
+            {
+                "data": prepared.data.file_md5,
+                "task": prepared.task,
+                "test_pairs": len(prepared.rows("test")),
+                "decoding": config.decoding.model_dump(mode="json"),
+            },
+            sort_keys=True,
+        )
+
+
+@dataclass(frozen=True)
+class ScoredTest:
+    """A translator's test metrics and the outputs behind them."""
+
+    metrics: dict[str, float]
+    translations: list[str]
+    outputs: list[list[str]]  # output tokens per test pair
+    wanted: list[list[str]]  # reference tokens per test pair
+    decoded: Decoded
+
+
+def _score_test(
+    prepared: PreparedPairs, config: TranslationConfig, translator: Translator
+) -> ScoredTest:
+    """Every test metric but the floor, the same for a new model (evaluate) and a champion
+    trained on other data (rescore): outputs are read with the translator's own vocabulary."""
+    from components.families.translation.metrics import (
+        corpus_scores,
+        exact_match_by_group,
+        sequence_metrics,
+    )
+
+    test = prepared.rows("test")
+    translations, decoded = translator.translate(
+        prepared.inputs("test", translator.reads), config.decoding.beam_width
+    )
+    target = translator.target_vectorizer
+    outputs = [target.decode_tokens(ids) for ids in decoded.ids]
+    wanted = [target.split(text) for text in test["target"]]
+    metrics = {f"test_{name}": value for name, value in sequence_metrics(outputs, wanted).items()}
+    metrics |= {
+        "test_log_probability": float(np.mean(decoded.log_probability)),
+        "test_pairs": float(len(test)),
+    }
+    if translator.reads == "text":
+        by_format = exact_match_by_group(outputs, wanted, test["format"].tolist())
+        metrics |= {f"test_exact_match_{name}": value for name, value in by_format.items()}
+    if target.level == "word":
+        references = [target.join(tokens) for tokens in wanted]
+        metrics |= {
+            f"test_{name}": value for name, value in corpus_scores(translations, references).items()
+        }
+    return ScoredTest(metrics, translations, outputs, wanted, decoded)
+
+
+def _head(inputs: Any, count: int) -> Any:
+    return inputs.head(count) if isinstance(inputs, pd.DataFrame) else inputs[:count]

@@ -1,0 +1,62 @@
+"""The models' own promises: the PCA check recognises a linear autoencoder that spans PCA's
+subspace, and the DCGAN tracks both players' losses at every epoch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from components.core.versioning import DataVersion
+from components.families.images.config import ImagesConfig, ModelRun
+from components.families.images.family import ImagesFamily, pca_check
+from components.families.images.models import KerasAutoencoder, PcaReconstruction
+from components.families.images.sources import load_image_table
+
+CONFIG = ImagesConfig.model_validate(
+    {
+        "dataset": {"max_images": 300},
+        "architecture": {"latent_dim": 6, "filters": 4, "noise_dim": 4},
+        "training": {"epochs": 2, "batch_size": 64, "max_train_batches": 2},
+        "models": [{"name": "linear_ae"}, {"name": "dcgan"}],
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    table = load_image_table(CONFIG.dataset)
+    return ImagesFamily().prepare(table, CONFIG, "digits", DataVersion("d", "m", "p"))
+
+
+def test_a_linear_autoencoder_set_to_pca_passes_the_pca_check_and_a_random_one_fails(
+    prepared,
+) -> None:
+    from components.families.images.networks import build_linear_autoencoder
+
+    run = CONFIG.resolve(ModelRun(name="linear_ae"))
+    pca = PcaReconstruction(run, 8)
+    pca.fit(prepared.images, Path(), [])
+    model = KerasAutoencoder(run, 8)
+    model.network = build_linear_autoencoder(run.architecture, 8)
+    random = pca_check(prepared, run, model)
+    # Encode onto the components around the mean, decode back: PCA's projection.
+    components = pca.components_.astype("float32")
+    model.network.get_layer("code").set_weights([components.T, -components @ pca.mean_])
+    model.network.get_layer("decoded").set_weights([components, pca.mean_.astype("float32")])
+    matched = pca_check(prepared, run, model)
+    assert matched["pca_max_angle_degrees"] < 0.1
+    assert matched["test_recon_mse_vs_pca"] == pytest.approx(1.0, abs=1e-4)
+    assert random["pca_mean_angle_degrees"] > 20 and random["test_recon_mse_vs_pca"] > 1.5
+
+
+def test_the_dcgan_tracks_both_losses_at_every_epoch(prepared, tmp_path: Path) -> None:
+    run = CONFIG.resolve(ModelRun(name="dcgan"))
+    fitted = ImagesFamily().fit(prepared, CONFIG, run, tmp_path, [])
+    history = fitted.history
+    assert len(history["d_loss"]) == len(history["g_loss"]) == 2
+    assert np.isfinite(history["d_loss"] + history["g_loss"]).all()
+    images = fitted.model.model.sample(4, seed=1)
+    assert images.shape == (4, 8, 8) and images.min() >= 0 and images.max() <= 1
+    np.testing.assert_array_equal(images, fitted.model.model.sample(4, seed=1))
