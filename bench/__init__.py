@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import os
@@ -27,3 +28,14 @@ def write_results(name: str, results: dict[str, Any]) -> Path:
     out.write_text(json.dumps(results, indent=2))
     print(f"written {out}")
     return out
+
+
+def family_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every family benchmark takes: profile, models and where the runs go."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--profile", default="full", help="config profile (default: full)")
+    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
+    parser.add_argument(
+        "--workspace", type=Path, help="keep the runs here (default: a temporary folder)"
+    )
+    return parser

@@ -6,7 +6,6 @@ two measurements taken in the same run on the same machine, so it travels betwee
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from bench import run_header, write_results
+from bench import family_arguments, run_header, write_results
 from components.families import get_family
 from components.families.forecasting.config import ForecastingConfig
 from components.families.forecasting.evaluation import regression_metrics
@@ -121,9 +120,7 @@ def _progress(items, label: str):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="full", help="config profile (default: full)")
-    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
+    parser = family_arguments(__doc__.splitlines()[0])
     parser.add_argument(
         "--refit-days",
         type=int,

@@ -8,7 +8,6 @@ scored in the feature space of the same digit classifier, so the figures compare
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bench import run_header, write_results
+from bench import family_arguments, run_header, write_results
 from components.families import get_family
 
 FAMILY = "images"
@@ -68,12 +67,7 @@ def summarize() -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="full", help="config profile (default: full)")
-    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
-    parser.add_argument(
-        "--workspace", type=Path, help="keep the runs here (default: a temporary folder)"
-    )
+    parser = family_arguments(__doc__.splitlines()[0])
     args = parser.parse_args()
 
     from pipelines.flow import pipeline_flow

@@ -7,7 +7,6 @@ seed reproduces its run. Figures are differences of scores measured in the same 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -17,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bench import run_header, write_results
+from bench import family_arguments, run_header, write_results
 from components.families import get_family
 
 FAMILY = "textclf"
@@ -118,15 +117,10 @@ def run_flows(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="full", help="config profile (default: full)")
+    parser = family_arguments(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[42], help="training seeds")
     parser.add_argument("--tasks", nargs="*", help="only these tasks (default: all)")
-    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
     parser.add_argument("--skip-study", action="store_true", help="no optimizer study")
-    parser.add_argument(
-        "--workspace", type=Path, help="keep the runs here (default: a temporary folder)"
-    )
     args = parser.parse_args()
 
     family = get_family(FAMILY)

@@ -8,7 +8,6 @@ on the same generated test dates.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import tempfile
@@ -18,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from bench import run_header, write_results
+from bench import family_arguments, run_header, write_results
 from components.families import get_family
 
 FAMILY = "translation"
@@ -80,12 +79,7 @@ def beam_study(run: Any, prepared: Any) -> list[dict[str, float]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="full", help="config profile (default: full)")
-    parser.add_argument("--models", nargs="*", help="only these models (default: all)")
-    parser.add_argument(
-        "--workspace", type=Path, help="keep the runs here (default: a temporary folder)"
-    )
+    parser = family_arguments(__doc__.splitlines()[0])
     args = parser.parse_args()
 
     from components.core.versioning import DataVersion

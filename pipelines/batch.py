@@ -90,8 +90,8 @@ def resolve(name: str, alias: str) -> ResolvedModel:
 def score(model: ResolvedModel, table: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
     """The model's predictions for ``table``, each row tagged with the model that made it.
 
-    Row-wise models (a label per text) keep the input rows beside their predictions; models
-    that answer a whole table (a forecast from a history) return their own rows.
+    Row-wise models (an answer per input row) keep the input rows beside their
+    predictions; models that answer a whole table with rows of their own return those.
     """
     loaded = mlflow.pyfunc.load_model(model.uri)
     schema = loaded.metadata.get_input_schema()

@@ -250,6 +250,11 @@ def rollback(
     console.print(f"{model_name}: champion is v{restored} again (v{demoted} is previous-champion)")
 
 
+REGISTERED_MODEL_HELP = "Registered model (`seqpipe leaderboard --all` lists them)."
+# The inference parameters a text generator's signature declares.
+GENERATION_PARAMS = ("max_chars", "temperature", "top_k", "seed")
+
+
 @app.command()
 def generate(
     prompt: Annotated[str, typer.Argument(help="The text to continue.")],
@@ -262,10 +267,13 @@ def generate(
     ] = 0,
     seed: Annotated[int, typer.Option(help="The same seed gives the same text.")] = 42,
     model_name: Annotated[
-        str, typer.Option("--model", help="Registered character model.")
-    ] = "chargen-shakespeare",
+        str | None,
+        typer.Option(
+            "--model", help="Registered text generator (default: the one with a champion)."
+        ),
+    ] = None,
 ) -> None:
-    """Continue PROMPT with the champion of a character-level model."""
+    """Continue PROMPT with the champion of a text generator."""
     from components.core import registry, tracking
     from pipelines.common import workspace_dir
 
@@ -274,11 +282,23 @@ def generate(
         tracking.configure(workspace_dir())
     except Exception as error:
         raise _fail(error) from error
+    if model_name is None:
+        generators = registry.champions_taking(GENERATION_PARAMS)
+        if len(generators) != 1:
+            raise _fail(
+                ValueError(
+                    f"{len(generators)} registered text generators with a champion "
+                    f"{generators}: name one with --model"
+                    if generators
+                    else "no registered model with a champion generates text: run "
+                    "`seqpipe run all` first"
+                )
+            )
+        (model_name,) = generators
     if registry.CHAMPION not in registry.aliases(model_name):
         raise _fail(
             ValueError(
-                f"{model_name} has no champion in {workspace_dir()}: "
-                "run `seqpipe run chargen` first"
+                f"{model_name} has no champion in {workspace_dir()}: run its family's flow first"
             )
         )
     import mlflow
@@ -286,7 +306,7 @@ def generate(
     from rich.text import Text
 
     model = mlflow.pyfunc.load_model(f"models:/{model_name}@{registry.CHAMPION}")
-    params = {"max_chars": chars, "temperature": temperature, "top_k": top_k, "seed": seed}
+    params = dict(zip(GENERATION_PARAMS, (chars, temperature, top_k, seed), strict=True))
     try:
         continuation = model.predict([prompt], params=params)["generated"].iloc[0]
     except MlflowException as error:
@@ -297,7 +317,7 @@ def generate(
 
 @app.command()
 def serve(
-    model_name: Annotated[str, typer.Argument(help="Registered model, e.g. forecasting-chicago.")],
+    model_name: Annotated[str, typer.Argument(help=REGISTERED_MODEL_HELP)],
     alias: Annotated[str, typer.Option(help="The alias to serve and follow.")] = "champion",
     host: Annotated[
         str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to the network.")
@@ -350,7 +370,7 @@ def serve(
 
 @app.command()
 def predict(
-    model_name: Annotated[str, typer.Argument(help="Registered model, e.g. textclf-finefoods.")],
+    model_name: Annotated[str, typer.Argument(help=REGISTERED_MODEL_HELP)],
     input_path: Annotated[
         Path, typer.Argument(help="A CSV or Parquet file.", exists=True, dir_okay=False)
     ],

@@ -141,9 +141,9 @@ class PredictionRequest(BaseModel):
         extra="allow",
         json_schema_extra={
             "examples": [
-                {"inputs": ["a text to classify"]},
-                {"dataframe_records": [{"date": "2016-08-28", "ridership": 5.1}]},
-                {"inputs": ["To be or not to b"], "params": {"temperature": 0.5}},
+                {"inputs": ["a text"]},
+                {"dataframe_records": [{"date": "2026-01-31", "value": 5.1}]},
+                {"inputs": ["a prompt"], "params": {"temperature": 0.5}},
             ]
         },
     )

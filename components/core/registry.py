@@ -265,3 +265,18 @@ def aliases(model_name: str) -> dict[str, str]:
     except MlflowException:
         return {}
     return {alias: str(version) for alias, version in found.items()}
+
+
+def champions_taking(params: tuple[str, ...]) -> list[str]:
+    """Registered models whose champion's signature declares every inference parameter in
+    ``params`` (e.g. the text generators), by name."""
+    client = MlflowClient()
+    found = []
+    for registered in client.search_registered_models():
+        if CHAMPION not in registered.aliases:
+            continue
+        signature = mlflow.models.get_model_info(f"models:/{registered.name}@{CHAMPION}").signature
+        declared = {spec.name for spec in signature.params.params} if signature.params else set()
+        if set(params) <= declared:
+            found.append(registered.name)
+    return sorted(found)

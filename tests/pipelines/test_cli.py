@@ -141,3 +141,9 @@ def test_stopping_the_ui_leaves_no_process_behind(workspace) -> None:
         ui.kill()
     time.sleep(0.5)
     assert not [pid for pid in started if alive(pid)]
+
+
+def test_generate_without_a_text_generator_says_how_to_get_one(workspace) -> None:
+    result = seqpipe("generate", "To be")
+    assert result.returncode == 2
+    assert "no registered model with a champion generates text" in result.stderr

@@ -153,7 +153,24 @@ def _batches(images: np.ndarray, run: ResolvedImageRun, targets: bool = False):
     return data.batch(run.training.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-class KerasAutoencoder(Reconstructor):
+class SavedNetwork:
+    """The state of a Keras model: the one network that reconstructs or generates
+    (``self.network``; a VAE's decoder, a GAN's generator), saved as ``network.keras``."""
+
+    network: Any
+
+    def _save_state(self, directory: Path) -> None:
+        self.network.save(directory / "network.keras")
+
+    def _load_state(self, directory: Path) -> None:
+        import keras
+
+        import components.families.images.networks  # noqa: F401  (registers the custom layers)
+
+        self.network = keras.models.load_model(directory / "network.keras")
+
+
+class KerasAutoencoder(SavedNetwork, Reconstructor):
     """A Functional autoencoder of ``networks.AUTOENCODER_BUILDERS`` trained on pixel MSE."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
@@ -178,16 +195,8 @@ class KerasAutoencoder(Reconstructor):
         decoded = self.network.predict(_channels(images), verbose=0)[..., 0]
         return np.clip(decoded, 0.0, 1.0)
 
-    def _save_state(self, directory: Path) -> None:
-        self.network.save(directory / "network.keras")
 
-    def _load_state(self, directory: Path) -> None:
-        import keras
-
-        self.network = keras.models.load_model(directory / "network.keras")
-
-
-class VaeGenerator(Generator):
+class VaeGenerator(SavedNetwork, Generator):
     """A variational autoencoder; it generates by decoding codes drawn from N(0, I)."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
@@ -197,9 +206,9 @@ class VaeGenerator(Generator):
         seed_everything(self.run.training.seed)
         architecture, seed = self.run.architecture, self.run.training.seed
         self.encoder = networks.build_vae_encoder(architecture, self.image_size, seed)
-        self.decoder = networks.build_vae_decoder(architecture, self.image_size)
+        self.network = networks.build_vae_decoder(architecture, self.image_size)
         trainer = networks.VariationalAutoencoder(
-            self.encoder, self.decoder, architecture.kl_weight
+            self.encoder, self.network, architecture.kl_weight
         )
         trainer.compile(optimizer=make_optimizer(self.run.training.optimizer))
         train, validation = (_channels(images[split]) for split in ("train", "validation"))
@@ -218,18 +227,10 @@ class VaeGenerator(Generator):
         codes = np.random.default_rng(seed).standard_normal(
             (count, self.run.architecture.latent_dim)
         )
-        return np.clip(self.decoder.predict(codes.astype("float32"), verbose=0)[..., 0], 0, 1)
-
-    def _save_state(self, directory: Path) -> None:
-        self.decoder.save(directory / "decoder.keras")
-
-    def _load_state(self, directory: Path) -> None:
-        import keras
-
-        self.decoder = keras.models.load_model(directory / "decoder.keras")
+        return np.clip(self.network.predict(codes.astype("float32"), verbose=0)[..., 0], 0, 1)
 
 
-class DcganGenerator(Generator):
+class DcganGenerator(SavedNetwork, Generator):
     """A DCGAN; it generates by feeding the generator Gaussian noise."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
@@ -240,9 +241,9 @@ class DcganGenerator(Generator):
 
         seed_everything(self.run.training.seed)
         architecture, training = self.run.architecture, self.run.training
-        self.generator = networks.build_dcgan_generator(architecture, self.image_size)
+        self.network = networks.build_dcgan_generator(architecture, self.image_size)
         gan = networks.Dcgan(
-            self.generator,
+            self.network,
             networks.build_dcgan_discriminator(architecture, self.image_size),
             architecture.noise_dim,
             training.seed,
@@ -267,18 +268,10 @@ class DcganGenerator(Generator):
         noise = np.random.default_rng(seed).standard_normal(
             (count, self.run.architecture.noise_dim)
         )
-        return _unit(self.generator.predict(noise.astype("float32"), verbose=0))
-
-    def _save_state(self, directory: Path) -> None:
-        self.generator.save(directory / "generator.keras")
-
-    def _load_state(self, directory: Path) -> None:
-        import keras
-
-        self.generator = keras.models.load_model(directory / "generator.keras")
+        return _unit(self.network.predict(noise.astype("float32"), verbose=0))
 
 
-class DdpmGenerator(Generator):
+class DdpmGenerator(SavedNetwork, Generator):
     """A denoising diffusion model; it generates by ancestral sampling from pure noise."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
@@ -318,16 +311,6 @@ class DdpmGenerator(Generator):
             noise = rng.standard_normal(shape).astype("float32")
             images = schedule.denoise_step(images, step, predicted, noise).astype("float32")
         return _unit(images)
-
-    def _save_state(self, directory: Path) -> None:
-        self.network.save(directory / "unet.keras")
-
-    def _load_state(self, directory: Path) -> None:
-        import keras
-
-        import components.families.images.networks  # noqa: F401  (registers the custom layers)
-
-        self.network = keras.models.load_model(directory / "unet.keras")
 
 
 # Model name -> its class; the registry of the family.
