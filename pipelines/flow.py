@@ -200,7 +200,9 @@ def register_task(
     # Two flows of one workspace gate one after the other: each sees the other's champion.
     with exclusive(context.workspace, "registry"):
         for name in sorted(by_model):
-            decisions += registry.register_best(by_model[name], gates[name], rescore)
+            # ... and so do flows of other machines sharing the tracking server.
+            with registry.gate_lock(name):
+                decisions += registry.register_best(by_model[name], gates[name], rescore)
     logger = get_run_logger()
     for decision in decisions:
         logger.info(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import mlflow
@@ -280,3 +282,36 @@ def champions_taking(params: tuple[str, ...]) -> list[str]:
         if set(params) <= declared:
             found.append(registered.name)
     return sorted(found)
+
+
+GATE_LOCK_PREFIX = "gate-lock."  # registered models that exist only while a flow gates
+STALE_LOCK_SECONDS = 600.0  # a lock this old was left by a process that died mid-gate
+
+
+@contextmanager
+def gate_lock(model_name: str, poll_seconds: float = 0.5) -> Iterator[None]:
+    """Hold the registry-wide lock of ``model_name`` while gating it.
+
+    Flows on other machines share the tracking server, not a file system: creating a
+    registered model is atomic in the store (its name is unique), so the flow that creates
+    the lock's model gates, and the others wait until it is deleted.
+    """
+    client = MlflowClient()
+    name = f"{GATE_LOCK_PREFIX}{model_name}"
+    while True:
+        try:
+            client.create_registered_model(name, description="held while a flow gates")
+            break
+        except MlflowException:
+            try:
+                held = client.get_registered_model(name)
+            except MlflowException:
+                continue  # released meanwhile
+            if time.time() - held.creation_timestamp / 1000 > STALE_LOCK_SECONDS:
+                client.delete_registered_model(name)
+                continue
+            time.sleep(poll_seconds)
+    try:
+        yield
+    finally:
+        client.delete_registered_model(name)
