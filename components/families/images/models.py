@@ -212,7 +212,7 @@ class VaeGenerator(SavedNetwork, Generator):
         )
         trainer.compile(optimizer=make_optimizer(self.run.training.optimizer))
         train, validation = (_channels(images[split]) for split in ("train", "validation"))
-        trainer(train[:1])  # built, so BackupAndRestore can restore its weights
+        trainer(train[:1])  # built, so ResumableEpochs can restore its weights
         return fit_model(
             trainer,
             _batches(train, self.run),
@@ -234,9 +234,8 @@ class DcganGenerator(SavedNetwork, Generator):
     """A DCGAN; it generates by feeding the generator Gaussian noise."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
-        import keras
 
-        from components.core.training import make_optimizer, seed_everything
+        from components.core.training import ResumableEpochs, make_optimizer, seed_everything
         from components.families.images import networks
 
         seed_everything(self.run.training.seed)
@@ -257,7 +256,7 @@ class DcganGenerator(SavedNetwork, Generator):
         history = gan.fit(
             train,
             epochs=training.epochs,
-            callbacks=[keras.callbacks.BackupAndRestore(str(backup_dir)), *callbacks],
+            callbacks=[*callbacks, ResumableEpochs(backup_dir)],
             verbose=0,
         )
         return {
@@ -287,7 +286,7 @@ class DdpmGenerator(SavedNetwork, Generator):
         trainer = networks.DiffusionModel(self.network, schedule.alpha_bars, self.run.training.seed)
         trainer.compile(optimizer=make_optimizer(self.run.training.optimizer))
         train, validation = (_signed(images[split]) for split in ("train", "validation"))
-        trainer([train[:1], np.zeros((1, 1), "float32")])  # built, for BackupAndRestore
+        trainer([train[:1], np.zeros((1, 1), "float32")])  # built, for ResumableEpochs
         return fit_model(
             trainer,
             _batches(train, self.run),

@@ -12,7 +12,14 @@ import keras
 import numpy as np
 from keras import layers
 
-from components.core.training import fit_model, make_optimizer, seed_everything
+from components.core.training import (
+    ResumableEpochs,
+    fit_model,
+    make_optimizer,
+    save_weights_atomically,
+    seed_everything,
+    write_text_atomically,
+)
 from components.families.textclf.config import (
     PretrainingConfig,
     ResolvedTextRun,
@@ -260,26 +267,21 @@ def pretrain_language_model(
     train = next_word_dataset(train_ids, pretraining.batch_size, shuffle=True, seed=seed)
     if pretraining.max_train_batches:
         train = train.take(pretraining.max_train_batches)
-    resumable = (
-        [keras.callbacks.BackupAndRestore(str(backup_dir / "language_model_epochs"))]
-        if backup_dir
-        else []
-    )
+    resumable = [ResumableEpochs(backup_dir / "language_model_epochs")] if backup_dir else []
     fitted = model.fit(
         train,
         epochs=pretraining.epochs,
         verbose=0,
-        callbacks=resumable + list(callbacks or []),
+        callbacks=[*(callbacks or []), *resumable],
         shuffle=False,  # the dataset shuffles itself, seeded
         validation_data=next_word_dataset(
             validation_ids, pretraining.batch_size, shuffle=False, seed=seed
         ),
     )
     history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
-    if finished is not None:
-        finished.parent.mkdir(parents=True, exist_ok=True)
-        model.save_weights(finished)
-        finished_history.write_text(json.dumps(history))
+    if finished is not None:  # the weights are the commit point: written last, atomically
+        write_text_atomically(finished_history, json.dumps(history))
+        save_weights_atomically(model, finished)
     return model, history
 
 
@@ -376,7 +378,7 @@ class TextClassifier:
         Args:
             ids: token ids per split (``train``, ``validation``).
             targets: label ids per split.
-            backup_dir: ``BackupAndRestore`` state, so an interrupted fit resumes (the language
+            backup_dir: ``ResumableEpochs`` state, so an interrupted fit resumes (the language
                 model of a ``pretrained`` run included); removed once the classifier is fitted.
             pretraining: how to train the language model of a ``pretrained`` run.
             callbacks: extra Keras callbacks of the classifier's fit.

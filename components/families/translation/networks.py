@@ -355,7 +355,7 @@ class Translator:
         Args:
             sources: raw inputs per split (``train``, ``validation``): strings, or date vectors.
             targets: target strings per split.
-            backup_dir: ``BackupAndRestore`` state, so an interrupted fit resumes.
+            backup_dir: ``ResumableEpochs`` state, so an interrupted fit resumes.
             callbacks: extra Keras callbacks.
         """
         training = self.run.training

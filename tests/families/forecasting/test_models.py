@@ -191,8 +191,13 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(features, tmp
         KerasForecaster("gru", run, WINDOW).fit(
             features, targets, POSITIONS, callbacks=[Interrupt()], backup_dir=tmp_path / "b"
         )
+    saved = sorted(path.name for path in (tmp_path / "b").iterdir())
+    assert saved == ["epoch-1.weights.h5", "training_metadata.json"]  # epoch 2 never committed
+    # A kill while the next epoch was being written leaves truncated files beside the commit.
+    (tmp_path / "b" / "epoch-2.weights.h5").write_bytes(b"\x89HDF\r\n")
+    (tmp_path / "b" / ".partial-7-epoch-2.weights.h5").write_bytes(b"\x89HDF")
     resumed = KerasForecaster("gru", run, WINDOW).fit(
         features, targets, POSITIONS, backup_dir=tmp_path / "b"
     )
-    assert len(resumed["loss"]) == 2  # epochs 3 and 4 only: 1 and 2 were restored
+    assert len(resumed["loss"]) == 3  # epochs 2 to 4: epoch 1 was restored
     assert not (tmp_path / "b").exists()  # the backup is removed once training finishes
