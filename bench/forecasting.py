@@ -107,10 +107,67 @@ def pipeline(config_path: Path, workspace: Path, profile: str) -> tuple[float, f
     pipeline_flow("forecasting", profile=profile, config_path=str(config_path))
     cached = time.perf_counter() - started
     gate = get_family(FAMILY).load_config(config_path, profile).gate
-    rows = leaderboard_rows(
-        FAMILY, gate.metric, gate.greater_is_better, ["test_mae_vs_naive"], limit=100
-    )
+    columns = ["test_mae_vs_naive", "train_seconds", "search_seconds", "search_orders_tried"]
+    rows = leaderboard_rows(FAMILY, gate.metric, gate.greater_is_better, columns, limit=100)
     return first, cached, rows
+
+
+def _model(row: dict) -> str:
+    return row["run"].split("-")[0]
+
+
+def _horizon(row: dict) -> int:
+    return int(next(part for part in row["run"].split("-") if part[:1] == "h")[1:])
+
+
+def targets(rows: list[dict]) -> dict[str, object]:
+    """The forecasting peers' figures: each horizon's champion and best neural model against
+    the seasonal naive forecast and gradient boosting, the SARIMA order search beside the
+    fixed order, and batch- beside layer-normalized RNNs."""
+    from components.families.forecasting.models import NETWORKS
+
+    by_horizon: dict[str, object] = {}
+    for horizon in sorted({_horizon(row) for row in rows}):
+        same = [row for row in rows if _horizon(row) == horizon]  # sorted best first
+        naive = next(row for row in same if _model(row) == "naive_seasonal")["test_mae"]
+        neural = [row for row in same if _model(row) in NETWORKS]
+        boosted = [row for row in same if _model(row) == "gbm"]
+        figures = {
+            "naive_test_mae": naive,
+            "champion_run": same[0]["run"],
+            "champion_vs_naive": same[0]["test_mae"] / naive,
+        }
+        if neural:
+            figures |= {
+                "best_neural_run": neural[0]["run"],
+                "best_neural_vs_naive": neural[0]["test_mae"] / naive,
+            }
+        if boosted:
+            figures["gbm_vs_naive"] = boosted[0]["test_mae"] / naive
+            figures["gbm_train_seconds"] = boosted[0]["train_seconds"]
+        if neural and boosted:
+            figures["best_neural_over_gbm"] = neural[0]["test_mae"] / boosted[0]["test_mae"]
+        by_horizon[f"h{horizon}"] = figures
+    results: dict[str, object] = {"by_horizon": by_horizon}
+    one_day = {_model(row): row for row in rows if _horizon(row) == 1}
+    if "sarima_search" in one_day and "sarima" in one_day:
+        search, fixed = one_day["sarima_search"], one_day["sarima"]
+        results["sarima_search"] = {
+            "search_seconds": search["search_seconds"],
+            "orders_tried": search["search_orders_tried"],
+            "test_mae": search["test_mae"],
+            "fixed_order_test_mae": fixed["test_mae"],
+            "search_over_fixed": search["test_mae"] / fixed["test_mae"],
+        }
+    if "bn_rnn" in one_day and "ln_rnn" in one_day:
+        results["normalization"] = {
+            name: {
+                key: one_day[name][key]
+                for key in ("test_mae", "test_mae_vs_naive", "train_seconds")
+            }
+            for name in ("bn_rnn", "ln_rnn")
+        } | {"bn_over_ln": one_day["bn_rnn"]["test_mae"] / one_day["ln_rnn"]["test_mae"]}
+    return results
 
 
 def _progress(items, label: str):
@@ -132,8 +189,9 @@ def main() -> None:
 
     family = get_family(FAMILY)
     document = yaml.safe_load(family.default_config.read_text())
-    # One model at a time in both the flow and the bare script, so the comparison is fair.
-    document["parallel_models"] = 1
+    if "overhead" not in args.skip:
+        # One model at a time in both the flow and the bare script, so the comparison is fair.
+        document["parallel_models"] = 1
     if args.models:
         document["models"] = [entry for entry in document["models"] if entry["name"] in args.models]
     results: dict[str, object] = {
@@ -159,9 +217,12 @@ def main() -> None:
                 "naive_test_mae": naive["test_mae"],
                 "best_multivariate_vs_naive": best["test_mae"] / naive["test_mae"],
                 "leaderboard": [
-                    {k: row[k] for k in ("run", "test_mae", "test_mae_vs_naive")} for row in rows
+                    {k: row[k] for k in ("run", "test_mae", "test_mae_vs_naive", "train_seconds")}
+                    for row in rows
                 ],
             }
+            results["peers"] = targets(rows)
+            print(json.dumps(results["peers"], indent=2))
             print(json.dumps(results["quality"], indent=2))
             if "overhead" not in args.skip:
                 bare = bare_keras(config)

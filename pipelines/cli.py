@@ -573,8 +573,11 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
     # One table per registered model: only its runs share test data (task, horizon).
     groups: dict[str, list[dict]] = {}
     gates: dict[str, Any] = {}
+    unit_params = [chosen.unit_param] if chosen.unit_param else []
     for gate in {config.gate, *by_key.values()}:
-        rows = leaderboard_rows(family, gate.metric, gate.greater_is_better, extras, limit=1000)
+        rows = leaderboard_rows(
+            family, gate.metric, gate.greater_is_better, extras, limit=1000, params=unit_params
+        )
         for row in rows:
             if gate_of(row) == gate:
                 groups.setdefault(row["model"], []).append(row)
@@ -586,9 +589,14 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
         )
     for name in sorted(groups):
         metric = gates[name].metric
+        units = {row.get(chosen.unit_param) for row in groups[name]} - {None}
+        unit = f", in {units.pop()}" if len(units) == 1 else ""  # as the runs logged it
         console.print(
             _leaderboard_table(
-                f"{name} leaderboard (best {metric} first)", groups[name][:limit], metric, extras
+                f"{name} leaderboard (best {metric} first{unit})",
+                groups[name][:limit],
+                metric,
+                extras,
             )
         )
 

@@ -83,6 +83,8 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
     leaderboard_columns: ClassVar[tuple[str, ...]]  # metrics shown beside the gate metric
     baselines: ClassVar[tuple[str, ...]]  # model names that are the family's baselines
     studies: ClassVar[tuple[str, ...]] = ()  # comparisons of one model's variants (optional)
+    # A run param naming the unit the gate metric is measured in (leaderboards show it).
+    unit_param: ClassVar[str | None] = None
 
     # --- configuration -------------------------------------------------------------------
     def load_config(self, path: Path | None = None, profile: str = "quick") -> ConfigT:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -170,6 +171,7 @@ def train(
         mlflow.log_params(flatten(params))
         mlflow.log_dict(params, "config.json")
         log_datasets(family, prepared)
+        started = time.perf_counter()
         try:
             fitted = family.fit(
                 prepared, config, run, backup_dir, [EpochMetrics(), *(callbacks or [])]
@@ -177,6 +179,8 @@ def train(
         except Exception as error:  # the run ends FAILED; say why where users look
             mlflow.set_tag("seqpipe.error", f"{type(error).__name__}: {error}"[:5000])
             raise
+        # Training time beside the scores it bought (a resumed run: its last attempt's time).
+        mlflow.log_metric("train_seconds", time.perf_counter() - started)
         with tempfile.TemporaryDirectory() as scratch:
             history = recorded_history(active.info.run_id, list(fitted.history))
             curves = {"learning_curves": history} | {

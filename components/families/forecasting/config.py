@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -71,6 +71,33 @@ class SplitConfig(StrictModel):
         return self
 
 
+class Boosting(StrictModel):
+    """Settings of scikit-learn's ``HistGradientBoostingRegressor`` (the ``gbm`` model)."""
+
+    max_iter: int = Field(500, ge=1)  # trees per step ahead, at most (early stopping may cut)
+    learning_rate: float = Field(0.05, gt=0)
+    max_leaf_nodes: int = Field(31, ge=2)
+    l2_regularization: float = Field(1.0, ge=0)
+    n_iter_no_change: int = Field(30, ge=1)  # early stopping patience on the validation split
+
+
+Orders = Annotated[tuple[Annotated[int, Field(ge=0)], ...], Field(min_length=1)]
+
+
+class SarimaGrid(StrictModel):
+    """The orders ``sarima_search`` tries: every combination, the simplest first; the season
+    ``s`` is the dataset's seasonal period."""
+
+    p: Orders = (0, 1, 2)
+    d: Orders = (0, 1)
+    q: Orders = (0, 1, 2)
+    P: Orders = (0, 1)
+    D: Orders = (1,)  # weekly ridership: D=0 fitted slower and scored worse on validation
+    Q: Orders = (1,)
+    # No new order is tried once the search has run this long; at least one always is.
+    budget_seconds: float = Field(600.0, ge=0)
+
+
 class Architecture(StrictModel):
     """Hyperparameters of the builders; each builder reads the fields it needs."""
 
@@ -80,8 +107,13 @@ class Architecture(StrictModel):
     kernel_size: int = Field(4, ge=1)  # Conv1D kernel (conv_gru)
     dilation_rates: tuple[int, ...] = (1, 2, 4, 8, 1, 2, 4, 8)  # wavenet: two blocks of 1,2,4,8
     dropout: float = Field(0.0, ge=0, lt=1)
+    # linear: days at the end of the window it reads; None: all. Its one Dense layer sees
+    # every day x feature, so a long window gives it more weights than it can fit well.
+    lookback: int | None = Field(None, ge=1)
     order: tuple[int, int, int] | None = None  # statsmodels (p, d, q); None: the model's default
     seasonal_order: tuple[int, int, int, int] | None = None  # (P, D, Q, s)
+    lags: int = Field(28, ge=1)  # gbm: past values of the target as inputs (four weeks)
+    boosting: Boosting = Boosting()  # gbm
 
 
 class ModelRun(StrictModel):
@@ -93,6 +125,7 @@ class ModelRun(StrictModel):
     output: Literal["seq2vec", "seq2seq"] | None = None
     architecture: Architecture | None = None
     training: TrainingConfig | None = None
+    order_search: SarimaGrid | None = None  # sarima_search
 
 
 class ForecastingConfig(FamilyConfig):
@@ -106,6 +139,7 @@ class ForecastingConfig(FamilyConfig):
     output: Literal["seq2vec", "seq2seq"] = "seq2vec"
     architecture: Architecture = Architecture()
     training: TrainingConfig = TrainingConfig()
+    order_search: SarimaGrid = SarimaGrid()  # sarima_search
     gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
     models: list[ModelRun]
 
@@ -121,6 +155,7 @@ class ForecastingConfig(FamilyConfig):
             output=run.output or self.output,
             architecture=run.architecture or self.architecture,
             training=run.training or self.training,
+            order_search=run.order_search or self.order_search,
         )
 
     def select(self, names: list[str] | None) -> list[ForecastRun]:
@@ -135,6 +170,7 @@ class ForecastRun(ResolvedRun):
     features: Literal["univariate", "multivariate"]
     output: Literal["seq2vec", "seq2seq"]
     architecture: Architecture
+    order_search: SarimaGrid = SarimaGrid()
 
     @property
     def key(self) -> str:

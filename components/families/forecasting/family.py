@@ -63,6 +63,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
     default_config = Path(__file__).with_name("forecasting.yaml")
     leaderboard_columns = ("test_mae_vs_naive", "test_rmse")
     baselines = (BASELINE,)
+    unit_param = "unit"
 
     def tasks(self, config: ForecastingConfig) -> list[str]:
         return [config.dataset.name]
@@ -102,6 +103,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
                 mode="json", exclude={"frequency", "seasonal_period", "covariates"}
             ),
             "split": config.split.model_dump(mode="json"),
+            "unit": config.dataset.unit or config.dataset.target_column,  # of errors too
             "frequency": prepared.frequency,
             "seasonal_period": prepared.seasonal_period,
             "covariates": len(prepared.covariates) if run.features == "multivariate" else 0,

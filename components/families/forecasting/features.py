@@ -31,6 +31,9 @@ class FeatureSpec:
     # The target's configured bounds: served history outside them is rejected, not forecast.
     target_min: float | None = None
     target_max: float | None = None
+    # Days from the next period to the nearest holidays before and after it: the slow days
+    # around Christmas or Thanksgiving that a one-day flag misses (absent in older specs).
+    holiday_distance: bool = False
 
     @property
     def weekdays(self) -> bool:
@@ -57,6 +60,8 @@ class FeatureSpec:
             calendar += ["next_year_phase_sin", "next_year_phase_cos"]
         if self.holidays:
             calendar += [f"holiday_in_{step}" for step in range(1, self.horizon + 1)]
+        if self.holidays and self.holiday_distance:
+            calendar += ["next_days_since_holiday", "next_days_to_holiday"]
         return [self.target_column, *self.covariates, *calendar]
 
     def to_json(self) -> str:
@@ -122,6 +127,7 @@ def feature_spec(
         holidays_subdivision=dataset.holidays_subdivision,
         target_min=dataset.target_min,
         target_max=dataset.target_max,
+        holiday_distance=multivariate,
     )
 
 
@@ -149,23 +155,43 @@ def build_features(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
         phase = 2 * np.pi * (next_dates.day_of_year.to_numpy() - 1) / 365.25
         parts.append(np.stack([np.sin(phase), np.cos(phase)], axis=1).astype("float32"))
     if spec.holidays:
-        parts.append(_holiday_flags(dates, offset, spec))
+        holiday_days = _holiday_days(dates, spec)
+        flags = [
+            (dates + step * offset).normalize().isin(holiday_days)
+            for step in range(1, spec.horizon + 1)
+        ]
+        parts.append(np.stack(flags, axis=1).astype("float32"))
+        if spec.holiday_distance:
+            parts.append(_holiday_distances(next_dates.normalize(), holiday_days))
     return np.concatenate(parts, axis=1)
 
 
-def _holiday_flags(dates: pd.DatetimeIndex, offset: pd.DateOffset, spec: FeatureSpec) -> np.ndarray:
+HOLIDAY_DISTANCE_CAP = 30  # days; farther holidays all look alike (and a 14-day horizon fits)
+
+
+def _holiday_days(dates: pd.DatetimeIndex, spec: FeatureSpec) -> pd.DatetimeIndex:
     import holidays
 
-    years = range(dates.min().year, dates.max().year + 2)
+    # A year either side, so the days just outside the series still have their neighbours.
+    years = range(dates.min().year - 1, dates.max().year + 2)
     calendar = holidays.country_holidays(
         spec.holidays_country, subdiv=spec.holidays_subdivision, years=years
     )
-    holiday_days = pd.DatetimeIndex(sorted(calendar.keys()))
-    flags = [
-        (dates + step * offset).normalize().isin(holiday_days)
-        for step in range(1, spec.horizon + 1)
-    ]
-    return np.stack(flags, axis=1).astype("float32")
+    return pd.DatetimeIndex(sorted(calendar.keys()))
+
+
+def _holiday_distances(days: pd.DatetimeIndex, holiday_days: pd.DatetimeIndex) -> np.ndarray:
+    """Days since the latest holiday and until the next one (0 on a holiday), capped."""
+    marks = holiday_days.to_numpy("datetime64[D]")
+    values = days.to_numpy("datetime64[D]")
+    after = np.searchsorted(marks, values, side="left")  # first holiday on or after each day
+    before = np.searchsorted(marks, values, side="right") - 1  # last holiday on or before
+    until = (marks[np.minimum(after, len(marks) - 1)] - values).astype(int)
+    since = (values - marks[np.maximum(before, 0)]).astype(int)
+    until[after >= len(marks)] = HOLIDAY_DISTANCE_CAP
+    since[before < 0] = HOLIDAY_DISTANCE_CAP
+    capped = np.clip(np.stack([since, until], axis=1), 0, HOLIDAY_DISTANCE_CAP)
+    return capped.astype("float32")
 
 
 def target_matrix(target: np.ndarray, horizon: int) -> np.ndarray:

@@ -95,10 +95,16 @@ def _last_step_unless_seq2seq(spec: ForecastSpec, hidden):
 
 
 def build_linear(config: Architecture, spec: ForecastSpec) -> keras.Model:
-    """One dense layer on the flattened window: the linear baseline of the neural models."""
+    """One dense layer on the flattened last ``lookback`` days of the window: the linear
+    baseline of the neural models."""
     if spec.output == "seq2seq":
         raise ValueError("the linear model forecasts from the whole window: use output seq2vec")
-    return _assemble(spec, layers.Flatten(), "linear")
+    lookback = config.lookback or spec.window
+    if lookback > spec.window:
+        raise ValueError(f"lookback {lookback} is longer than the window {spec.window}")
+    # Cropped inside the model rather than a shorter window: every model is then scored and
+    # served on the same origins and history.
+    return _assemble(spec, lambda hidden: layers.Flatten()(hidden[:, -lookback:, :]), "linear")
 
 
 def build_simple_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
@@ -160,6 +166,23 @@ def build_ln_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
     return _assemble(spec, _recurrent_stack(make, config.layers, spec), "ln_rnn")
 
 
+def build_bn_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
+    """Stacked SimpleRNN layers with batch normalization between them: ln_rnn's counterpart."""
+
+    def body(hidden):
+        for index in range(config.layers):
+            if index:
+                # Between layers only: batch statistics cannot normalize the state step by
+                # step inside the recurrence, which is what the layer-normalized cell does.
+                hidden = layers.BatchNormalization()(hidden)
+            last = index == config.layers - 1
+            sequences = not last or spec.output == "seq2seq"
+            hidden = layers.SimpleRNN(config.units, return_sequences=sequences)(hidden)
+        return hidden
+
+    return _assemble(spec, body, "bn_rnn")
+
+
 KERAS_BUILDERS: dict[str, Builder] = {
     name: globals()[builder] for name, builder in NETWORKS.items()
 }
@@ -193,9 +216,9 @@ class KerasForecaster:
         return {
             "window": self.window,
             "output": self.output,
-            # The statistical models' orders live in the same section; a network has none.
+            # Other kinds' settings (orders, trees) share the section; a network has none.
             "architecture": self.run.architecture.model_dump(
-                mode="json", exclude={"order", "seasonal_order"}
+                mode="json", exclude={"order", "seasonal_order", "lags", "boosting"}
             ),
             "training": self.run.training.model_dump(mode="json"),
         }

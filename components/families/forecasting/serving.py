@@ -14,7 +14,7 @@ from components.core.serving import bad_request, log_pyfunc
 from components.families.forecasting import frequency as frequencies
 from components.families.forecasting.features import FeatureSpec, build_features
 
-PACKAGES = ("tensorflow-cpu", "keras", "statsmodels", "holidays")
+PACKAGES = ("tensorflow-cpu", "keras", "statsmodels", "scikit-learn", "holidays")
 
 
 class ForecastingModel(mlflow.pyfunc.PythonModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,13 +178,9 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
         backup_dir: Path,
         callbacks: list[Any],
     ) -> Fitted:
-        import mlflow
 
         model = build_image_model(run, prepared.dataset.image_size)
-        started = time.perf_counter()
         history = model.fit(prepared.images, backup_dir, callbacks)
-        if mlflow.active_run() is not None:  # training time beside the scores it bought
-            mlflow.log_metric("train_seconds", time.perf_counter() - started)
         wrapper = AutoencoderModel if model.kind == AUTOENCODER else GeneratorModel
         return Fitted(model=wrapper.of(model), history=history)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from components.families.forecasting.config import ForecastingConfig, ModelRun, SplitConfig
 from components.families.forecasting.features import (
+    HOLIDAY_DISTANCE_CAP,
     FeatureSpec,
     build_features,
     covariate_columns,
@@ -48,6 +51,24 @@ def test_calendar_columns_describe_the_days_ahead(chicago: pd.DataFrame) -> None
     assert features[row, columns.index("holiday_in_2")] == 0.0
     assert features[row, columns.index("next_weekday_4")] == 1.0  # 2015-12-25 was a Friday
     np.testing.assert_array_equal(features[:, 0], frame["ridership"].to_numpy("float32"))
+
+
+def test_holiday_distances_count_days_from_the_day_ahead(chicago: pd.DataFrame) -> None:
+    frame = chicago[["date", "ridership", "temp"]]
+    with_distance = replace(spec(), holiday_distance=True)
+    features = build_features(frame, with_distance)
+    columns = with_distance.columns
+    assert columns[-2:] == ["next_days_since_holiday", "next_days_to_holiday"]
+    assert features.shape[1] == len(columns)
+
+    def distances(day: str) -> list[float]:
+        row = int(np.flatnonzero(frame["date"] == pd.Timestamp(day))[0]) - 1  # the day before
+        return features[row, -2:].tolist()
+
+    assert distances("2015-12-25") == [0.0, 0.0]  # Christmas itself
+    assert distances("2015-12-28") == [3.0, 4.0]  # three days after it, four before New Year
+    assert distances("2015-11-20") == [9.0, 6.0]  # Veterans Day, then Thanksgiving on the 26th
+    assert features[:, -2:].max() <= HOLIDAY_DISTANCE_CAP
 
 
 def test_univariate_spec_has_only_the_target() -> None:

@@ -74,6 +74,7 @@ def test_every_run_records_data_version_commit_config_and_plots(trained) -> None
         assert run.data.tags["data.dvc_hash"] == dvc_hash
         assert run.data.tags["git.commit"]
         assert run.data.params["frequency"] == "D" and run.data.params["seasonal_period"] == "7"
+        assert run.data.params["unit"] == "ridership"  # no unit configured: the column's name
         contexts = {
             tag.value
             for item in run.inputs.dataset_inputs
@@ -81,7 +82,13 @@ def test_every_run_records_data_version_commit_config_and_plots(trained) -> None
             if tag.key == "mlflow.data.context"
         }
         assert {"training", "validation", "test"} <= contexts  # the UI's Dataset column
-        for metric in ("test_mae", "test_rmse", "test_mae_naive", "test_mae_vs_naive"):
+        for metric in (
+            "test_mae",
+            "test_rmse",
+            "test_mae_naive",
+            "test_mae_vs_naive",
+            "train_seconds",
+        ):
             assert metric in run.data.metrics
         artifacts = {item.path for item in MlflowClient().list_artifacts(run.info.run_id)}
         assert "forecast_vs_actual.png" in artifacts and "config.json" in artifacts
@@ -109,6 +116,16 @@ def test_the_registry_holds_the_flows_pick_with_a_description(trained) -> None:
     assert "test_mae" in version.description and "gate: promoted" in version.description
     experiment = MlflowClient().get_experiment_by_name("forecasting-chicago")
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_the_leaderboard_says_which_unit_the_errors_are_in(trained) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["leaderboard", "forecasting"])
+    assert result.exit_code == 0, result.output
+    assert "forecasting-chicago leaderboard (best test_mae first, in ridership)" in result.output
 
 
 def test_rerun_with_unchanged_data_and_config_is_cached(trained) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from components.core.config import TrainingConfig
-from components.families.forecasting.config import Architecture, ForecastRun
+from components.families.forecasting.config import Architecture, Boosting, ForecastRun
 from components.families.forecasting.features import (
     FeatureSpec,
     SplitPositions,
@@ -100,6 +100,43 @@ def test_linear_refuses_seq2seq() -> None:
         KerasForecaster("linear", run_of("linear", "seq2seq"), WINDOW).build(
             np.ones((200, 3), "float32"), POSITIONS
         )
+
+
+def test_bn_rnn_normalizes_between_recurrent_layers_only() -> None:
+    import keras
+
+    from components.families.forecasting.networks import ForecastSpec
+
+    spec = ForecastSpec(WINDOW, 3, HORIZON, "seq2vec", (0.0,) * 3, (1.0,) * 3, 0.0, 1.0)
+    model = KERAS_BUILDERS["bn_rnn"](TINY.model_copy(update={"layers": 3}), spec)
+    kinds = [
+        type(layer).__name__
+        for layer in model.layers
+        if isinstance(layer, keras.layers.SimpleRNN | keras.layers.BatchNormalization)
+    ]
+    assert kinds == ["SimpleRNN", "BatchNormalization"] * 2 + ["SimpleRNN"]
+    batch = np.zeros((5, WINDOW, 3), "float32")
+    assert model.predict(batch, verbose=0).shape == (5, HORIZON)
+
+
+def test_linear_reads_only_the_last_lookback_days_and_round_trips(tmp_path) -> None:
+    import keras
+
+    from components.families.forecasting.networks import ForecastSpec
+
+    spec = ForecastSpec(WINDOW, 3, HORIZON, "seq2vec", (0.0,) * 3, (1.0,) * 3, 0.0, 1.0)
+    model = KERAS_BUILDERS["linear"](TINY.model_copy(update={"lookback": 3}), spec)
+    assert tuple(model.get_layer("forecast_scaled").kernel.shape) == (3 * 3, HORIZON)
+    batch = np.random.default_rng(0).normal(size=(4, WINDOW, 3)).astype("float32")
+    earlier_changed = batch.copy()
+    earlier_changed[:, :-3] += 10.0
+    predicted = model.predict(batch, verbose=0)
+    np.testing.assert_allclose(model.predict(earlier_changed, verbose=0), predicted, rtol=1e-6)
+    model.save(tmp_path / "linear.keras")
+    reloaded = keras.models.load_model(tmp_path / "linear.keras")
+    np.testing.assert_allclose(reloaded.predict(batch, verbose=0), predicted, rtol=1e-6)
+    with pytest.raises(ValueError, match="longer than the window"):
+        KERAS_BUILDERS["linear"](TINY.model_copy(update={"lookback": WINDOW + 1}), spec)
 
 
 def test_unknown_model_lists_valid_names() -> None:
@@ -201,3 +238,57 @@ def test_interrupted_training_resumes_from_the_last_finished_epoch(features, tmp
     )
     assert len(resumed["loss"]) == 3  # epochs 2 to 4: epoch 1 was restored
     assert not (tmp_path / "b").exists()  # the backup is removed once training finishes
+
+
+def boosting_run(horizon: int, max_iter: int = 80) -> ForecastRun:
+    architecture = TINY.model_copy(
+        update={"lags": 7, "boosting": Boosting(max_iter=max_iter, n_iter_no_change=10)}
+    )
+    return ForecastRun(
+        name="gbm",
+        horizon=horizon,
+        features="multivariate",
+        output="seq2vec",
+        architecture=architecture,
+        training=ONE_STEP,
+    )
+
+
+def weekly_series_with_closures(days: int = 2000) -> tuple[np.ndarray, SplitPositions]:
+    """A weekly pattern whose closure days (flagged one row ahead, like a holiday calendar)
+    drop to a third: the seasonal naive forecast misses every closure and the week after."""
+    rng = np.random.default_rng(0)
+    weekly = np.tile([20.0, 21, 22, 21, 20, 8, 6], days // 7 + 1)[:days]
+    closed = rng.random(days) < 0.06
+    target = np.where(closed, weekly / 3, weekly) + rng.normal(0, 0.2, days)
+    closed_ahead = np.append(closed[1:], False)  # known one day in advance
+    weekday_ahead = np.eye(7)[(np.arange(days) + 1) % 7]
+    features = np.column_stack([target, closed_ahead, weekday_ahead]).astype("float32")
+    return features, SplitPositions(start=0, train_end=1400, validation_end=1700, test_end=days)
+
+
+def test_gradient_boosting_learns_what_the_seasonal_naive_forecast_misses() -> None:
+    features, positions = weekly_series_with_closures()
+    forecaster = make_forecaster(boosting_run(horizon=1), WINDOW, seasonal_period=7)
+    forecaster.fit(features, target_matrix(features[:, 0], 1), positions)
+    origins = positions.origins("test", 1, forecaster.min_history)
+    actual = target_matrix(features[:, 0], 1)[origins]
+    boosted = np.abs(forecaster.predict(features, origins) - actual).mean()
+    naive = np.abs(NaiveSeasonal(7, 1).predict(features, origins) - actual).mean()
+    assert boosted < 0.4 * naive
+
+
+def test_gradient_boosting_fits_one_model_per_step_and_round_trips(features, tmp_path) -> None:
+    forecaster = make_forecaster(boosting_run(HORIZON, max_iter=20), WINDOW, seasonal_period=7)
+    forecaster.fit(features, target_matrix(features[:, 0], HORIZON), POSITIONS)
+    assert len(forecaster.models_) == HORIZON
+    origins = POSITIONS.origins("test", HORIZON, WINDOW)
+    rows = forecaster.inputs(features, origins)
+    np.testing.assert_array_equal(rows[:, :7], features[origins[:, None] - np.arange(7), 0])
+    assert rows.shape[1] == 7 + features.shape[1] - 1  # the lags, then every other column
+    predicted = forecaster.predict(features, origins)
+    assert predicted.shape == (len(origins), HORIZON) and np.isfinite(predicted).all()
+    forecaster.save(tmp_path / "gbm")
+    np.testing.assert_array_equal(
+        load_forecaster(tmp_path / "gbm").predict(features, origins), predicted
+    )

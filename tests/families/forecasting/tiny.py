@@ -13,7 +13,15 @@ from components.families.forecasting.family import ForecastingFamily, PreparedSe
 from components.families.forecasting.sources import load_series_table
 
 TRAINING = {"epochs": 1, "patience": 1, "batch_size": 16, "max_train_batches": 2}
-ARCHITECTURE = {"units": 4, "layers": 2, "filters": 4, "kernel_size": 2, "dilation_rates": [1, 2]}
+ORDER_SEARCH = {"p": [0, 1], "d": [0], "q": [0], "P": [0], "D": [1], "Q": [1]}
+ARCHITECTURE = {
+    "units": 4,
+    "layers": 2,
+    "filters": 4,
+    "kernel_size": 2,
+    "dilation_rates": [1, 2],
+    "boosting": {"max_iter": 10},
+}
 
 
 def every_model_config() -> ForecastingConfig:
@@ -28,6 +36,7 @@ def every_model_config() -> ForecastingConfig:
             "split": {"train_end": "2001-05-31", "validation_end": "2001-07-10", "test_end": None},
             "architecture": ARCHITECTURE,
             "training": TRAINING,
+            "order_search": ORDER_SEARCH,
             "models": models,
         }
     )
