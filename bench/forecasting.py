@@ -170,6 +170,26 @@ def targets(rows: list[dict]) -> dict[str, object]:
     return results
 
 
+def _with_skipped_sections(profile: str, results: dict[str, object]) -> dict[str, object]:
+    """``results`` plus the sections this run skipped, kept from the previous results file
+    with the date they were measured (``measured``), so one slow section can be re-run alone."""
+    from bench import RESULTS
+
+    previous_file = RESULTS / f"forecasting-{profile}.json"
+    if not previous_file.exists():
+        return results
+    previous = json.loads(previous_file.read_text())
+    measured = previous.get("measured", {})
+    kept = {
+        name: section
+        for name, section in previous.items()
+        if isinstance(section, dict) and name not in results and name != "measured"
+    }
+    dates = {name: measured.get(name, previous["date"]) for name in kept}
+    dates |= {name: results["date"] for name in results if isinstance(results[name], dict)}
+    return results | kept | {"measured": dates}
+
+
 def _progress(items, label: str):
     from rich.progress import track
 
@@ -234,7 +254,7 @@ def main() -> None:
                     "cached_over_first": cached / first,
                 }
                 print(json.dumps(results["overhead"], indent=2))
-    write_results(f"forecasting-{args.profile}", results)
+    write_results(f"forecasting-{args.profile}", _with_skipped_sections(args.profile, results))
 
 
 if __name__ == "__main__":
