@@ -4,8 +4,11 @@ UV_VERSION := 0.13.8
 PYTHON ?= python3
 UV := .tools/bin/uv
 VENV_STAMP := .venv/.synced
+# The Kubeflow Pipelines compiler has an environment of its own: kfp pins protobuf, requests
+# and urllib3 below seqpipe's lock.
+KUBEFLOW_STAMP := infra/kubeflow/.venv/.synced
 
-.PHONY: setup demo test test-fast lint bench ui clean
+.PHONY: setup demo test test-fast lint bench ui kubeflow clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -17,18 +20,25 @@ $(VENV_STAMP): $(UV) uv.lock pyproject.toml
 
 setup: $(VENV_STAMP) ## create .venv from the lock file
 
+$(KUBEFLOW_STAMP): $(UV) infra/kubeflow/uv.lock infra/kubeflow/pyproject.toml
+	$(UV) sync --frozen --project infra/kubeflow --python 3.11
+	touch $(KUBEFLOW_STAMP)
+
+kubeflow: setup $(KUBEFLOW_STAMP) ## every family as a Kubeflow Pipelines spec in build/kubeflow/
+	$(UV) run --frozen python -m pipelines.kubeflow --out build/kubeflow
+
 demo: setup ## the main job: every family, quick profile, then the leaderboard
 	$(UV) run --frozen seqpipe run all --profile quick
 
-test: setup lint ## lint, then the whole test suite
+test: setup $(KUBEFLOW_STAMP) lint ## lint, then the whole test suite
 	$(UV) run --frozen pytest
 
 test-fast: setup ## unit tests only (no training flows)
 	$(UV) run --frozen pytest -m "not slow"
 
 lint: setup ## ruff: lint rules and formatting
-	$(UV) run --frozen ruff check components pipelines tests bench
-	$(UV) run --frozen ruff format --check components pipelines tests bench
+	$(UV) run --frozen ruff check components pipelines tests bench infra/kubeflow
+	$(UV) run --frozen ruff format --check components pipelines tests bench infra/kubeflow
 
 bench: setup ## benchmarks on the full profile: quality, speed and overhead figures
 	$(UV) run --frozen python -m bench.forecasting
@@ -41,4 +51,4 @@ ui: setup ## open the MLflow UI on the local store
 	$(UV) run --frozen seqpipe ui --launch
 
 clean:
-	rm -rf .venv .tools .seqpipe
+	rm -rf .venv .tools .seqpipe infra/kubeflow/.venv build

@@ -85,6 +85,14 @@ def run(
     task: Annotated[
         str | None, typer.Option(help="Only this task of the config; default: every task.")
     ] = None,
+    until: Annotated[
+        str,
+        typer.Option(
+            help="Stop after this stage: validate, evaluate (trained and scored, nothing "
+            "registered) or register (the whole pipeline). For orchestrators that run the "
+            "stages as separate steps; finished stages are cached."
+        ),
+    ] = "register",
 ) -> None:
     """Run a family's pipeline: ingest, validate, prepare, train, evaluate, register."""
     if family == "all" and (model or config or task):
@@ -95,8 +103,11 @@ def run(
     from components.families import get_family
     from pipelines.common import workspace_dir
     from pipelines.errors import USER_ERRORS, hide_user_error_tracebacks
-    from pipelines.flow import ModelsFailed, load_checked, pipeline_flow
+    from pipelines.flow import STAGES, ModelsFailed, load_checked, pipeline_flow
     from pipelines.server import prefect_api
+
+    if until not in STAGES:
+        raise typer.BadParameter(f"unknown stage {until!r}; valid: {list(STAGES)}")
 
     try:  # the tracking store answers, or the run stops before any work
         tracking.configure(workspace_dir())
@@ -124,6 +135,7 @@ def run(
                     models=model or None,
                     config_path=str(config) if config else None,
                     task=task,
+                    until=until,
                 )
             except ModelsFailed as error:
                 failed |= {f"{name} {key}": message for key, message in error.failures.items()}

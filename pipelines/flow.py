@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import mlflow
 import pandas as pd
@@ -51,6 +51,11 @@ class Scored:
 
     candidate: Candidate
     metrics: dict[str, float]
+
+
+# The stage a flow run stops after (``pipeline_flow(until=...)``), in flow order.
+Stage = Literal["validate", "evaluate", "register"]
+STAGES: tuple[Stage, ...] = get_args(Stage)
 
 
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -244,9 +249,11 @@ def _train_and_register(
     prepared: Prepared,
     context: RunContext,
     logger: Any,
+    register: bool = True,
 ) -> tuple[list[GateDecision], dict[str, str]]:
     """Train and evaluate every run, ``parallel_models`` at a time, baselines first; then
-    register. A model that fails is reported and left out; the others go on."""
+    register (unless ``register`` is false). A model that fails is reported and left out; the
+    others go on."""
     training_config = config.model_dump(
         mode="json", exclude={"models", "parallel_models", "profile", "gate"}
     )
@@ -292,7 +299,7 @@ def _train_and_register(
                 scored[result.candidate.run_id] = (run, result.candidate)
                 if family.is_baseline(run):
                     references[result.candidate.model_name] = result
-    decisions = register_task(prepared, config, scored, context) if scored else []
+    decisions = register_task(prepared, config, scored, context) if scored and register else []
     return decisions, failures
 
 
@@ -319,6 +326,7 @@ def pipeline_flow(
     config_path: str | None = None,
     task: str | None = None,
     workspace: str | None = None,
+    until: Stage = "register",
 ) -> list[GateDecision]:
     """Train, evaluate and register the models of one family config profile.
 
@@ -331,6 +339,10 @@ def pipeline_flow(
         task: one task of the config; default every task, one after the other.
         workspace: where data/, mlruns/ and DVC live; default ``SEQPIPE_WORKSPACE`` or the
             current directory (deployments name it explicitly).
+        until: the last stage to run: ``validate`` (ingest, validate, prepare), ``evaluate``
+            (and train and score the models), or ``register`` (the whole flow). Orchestrators
+            that run stages as separate steps (Kubeflow Pipelines) call the flow once per
+            stage; the cached stages of the earlier steps are not run again.
 
     Raises:
         ModelsFailed: when some models failed (after every other model was registered).
@@ -345,7 +357,11 @@ def pipeline_flow(
     for task_name in task_names:
         with pipeline_run(chosen, config, task_name, root) as context:
             prepared = _validated(config, task_name, context, logger)
-            found, failed = _train_and_register(chosen, config, runs, prepared, context, logger)
+            if until == "validate":
+                continue
+            found, failed = _train_and_register(
+                chosen, config, runs, prepared, context, logger, register=until == "register"
+            )
             decisions += found
             failures |= {f"{task_name} {name}": error for name, error in failed.items()}
             if failed:

@@ -240,3 +240,24 @@ def test_a_failing_model_does_not_sink_the_others(prefect_server, workspace) -> 
     assert runs["linear"].info.status == "FAILED"
     assert "use output seq2vec" in runs["linear"].data.tags["seqpipe.error"]
     assert {runs["gru"].info.status, runs["naive_seasonal"].info.status} == {"FINISHED"}
+
+
+def test_stages_run_as_separate_steps_train_once_and_register_last(
+    prefect_server, tmp_path, workspace_env
+) -> None:
+    """What the Kubeflow steps do: validate, then train and evaluate, then register, each a
+    flow run of its own; the later steps find the earlier ones' work cached."""
+    from pipelines.flow import pipeline_flow
+
+    with workspace_env(tmp_path):
+        config = str(write_config(tmp_path, models=TINY["models"][:2]))
+        assert pipeline_flow("forecasting", config_path=config, until="validate") == []
+        assert MlflowClient().get_experiment_by_name("forecasting-chicago") is not None
+        assert model_runs() == []
+        assert pipeline_flow("forecasting", config_path=config, until="evaluate") == []
+        trained = {run.info.run_id for run in model_runs()}
+        assert len(trained) == 2
+        assert MlflowClient().search_registered_models() == []  # nothing registered yet
+        decisions = pipeline_flow("forecasting", config_path=config, until="register")
+        assert {run.info.run_id for run in model_runs()} == trained  # nothing retrained
+        assert [decision.promoted for decision in decisions] == [True]
