@@ -424,6 +424,50 @@ def predict(
 
 
 @app.command()
+def reproduce(
+    reference: Annotated[
+        str, typer.Argument(help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")
+    ],
+    tolerance: Annotated[
+        float, typer.Option(help="Largest relative difference of the gate metric that passes.")
+    ] = 0.01,
+) -> None:
+    """Train a registered model version again from its recorded data version (pulled from the
+    DVC remote) and config; report the gate metric's difference (exit 1 beyond --tolerance)."""
+    _quiet_libraries()
+    from components.core import tracking
+    from pipelines.common import workspace_dir
+    from pipelines.errors import USER_ERRORS
+    from pipelines.reproduce import reproduce as reproduce_version
+
+    try:
+        tracking.configure(workspace_dir())
+        result = reproduce_version(reference, workspace_dir())
+    except USER_ERRORS as error:
+        raise _fail(error) from None
+    original = result.original
+    table = Table(title=f"{original.registered_model} v{original.version} reproduced")
+    for column in ("metric", "recorded", "reproduced", "relative difference"):
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    table.add_row(
+        result.metric,
+        f"{result.recorded:.6g}",
+        f"{result.reproduced:.6g}",
+        f"{result.relative_difference:.4%}",
+    )
+    console.print(table)
+    console.print(f"data version {original.data_version}; reproduction run {result.run_id}")
+    if not result.same_code:
+        console.print(
+            f"[yellow]code: the version was trained at commit {original.git_commit or '?'}, "
+            f"this checkout is {result.current_commit or '?'}[/yellow]"
+        )
+    if result.relative_difference > tolerance:
+        console.print(f"[red]beyond the tolerance of {tolerance:.2%}[/red]")
+        raise typer.Exit(1)
+
+
+@app.command()
 def lineage(
     reference: Annotated[
         str, typer.Argument(help="NAME@ALIAS, NAME/VERSION, or NAME (its champion).")

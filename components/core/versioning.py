@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from components.core.errors import UserError
 from components.core.locks import exclusive
 
 DATA_DIR = "data"
@@ -83,6 +84,33 @@ def read_dvc_hash(workspace: Path) -> str:
     """The md5 that ``data.dvc`` records for ``data/``."""
     document = yaml.safe_load((workspace / f"{DATA_DIR}.dvc").read_text())
     return document["outs"][0]["md5"]
+
+
+def checkout_data_version(workspace: Path, dvc_hash: str, into: Path) -> Path:
+    """``data/`` as it was at version ``dvc_hash``, pulled from the workspace's default DVC
+    remote into the folder ``into`` (a DVC project of its own); returns ``into / "data"``.
+
+    Raises:
+        UserError: if the workspace has no DVC remote, or the remote lacks that version.
+    """
+    found = _dvc(workspace, "remote", "default", check=False)
+    if found.returncode != 0 or not found.stdout.strip():
+        raise UserError(f"no DVC remote in {workspace}: data versions cannot be checked out")
+    name = found.stdout.strip()
+    url = _dvc(workspace, "config", f"remote.{name}.url").stdout.strip()
+    if "://" not in url and not Path(url).is_absolute():  # relative to the config's folder
+        url = str((workspace / ".dvc" / url).resolve())
+    into.mkdir(parents=True, exist_ok=True)
+    _dvc(into, "init", "--quiet", "--no-scm")
+    _dvc(into, "remote", "add", "--default", name, url)
+    document = {"outs": [{"md5": dvc_hash, "path": DATA_DIR, "hash": "md5"}]}
+    (into / f"{DATA_DIR}.dvc").write_text(yaml.safe_dump(document))
+    pulled = _dvc(into, "pull", "--quiet", check=False)
+    if pulled.returncode != 0:
+        raise UserError(
+            f"data version {dvc_hash} is not in the DVC remote {url}: {pulled.stderr.strip()}"
+        )
+    return into / DATA_DIR
 
 
 def _dvc(workspace: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -147,3 +147,10 @@ def test_generate_without_a_text_generator_says_how_to_get_one(workspace) -> Non
     result = seqpipe("generate", "To be")
     assert result.returncode == 2
     assert "no registered model with a champion generates text" in result.stderr
+
+
+def test_reproducing_an_unknown_version_is_a_short_error(workspace) -> None:
+    result = seqpipe("reproduce", "nosuch@champion")
+    assert result.returncode == 2
+    assert "no model version 'nosuch@champion'" in result.stderr
+    assert "Traceback" not in result.stderr

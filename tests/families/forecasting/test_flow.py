@@ -128,6 +128,25 @@ def test_the_leaderboard_says_which_unit_the_errors_are_in(trained) -> None:
     assert "forecasting-chicago leaderboard (best test_mae first, in ridership)" in result.output
 
 
+def test_the_champion_reproduces_from_its_data_version_and_config(trained) -> None:
+    from pipelines.reproduce import KIND, reproduce
+
+    workspace, *_ = trained
+    before = len(model_runs())
+    result = reproduce("forecasting-chicago@champion", workspace)
+    assert result.metric == "test_mae" and result.relative_difference <= 0.01
+    assert result.recorded == model_runs_by_id()[result.original.run_id].data.metrics["test_mae"]
+    again = MlflowClient().get_run(result.run_id)
+    assert again.data.tags["seqpipe.kind"] == KIND
+    assert again.data.tags["data.dvc_hash"] == result.original.data_version
+    assert again.data.metrics["relative_difference"] == pytest.approx(result.relative_difference)
+    assert len(model_runs()) == before  # a reproduction is no candidate for the leaderboard
+
+
+def model_runs_by_id() -> dict:
+    return {run.info.run_id: run for run in model_runs()}
+
+
 def test_rerun_with_unchanged_data_and_config_is_cached(trained) -> None:
     from pipelines.flow import pipeline_flow
 
