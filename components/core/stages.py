@@ -123,7 +123,9 @@ def log_datasets(family: Family, prepared: Prepared) -> None:
                 try:
                     mlflow.log_input(dataset, context=context, tags={"dvc_hash": data.dvc_hash})
                 except mlflow.exceptions.MlflowException as error:
-                    if "UNIQUE constraint" not in str(error):
+                    # SQLite says "UNIQUE constraint failed", PostgreSQL "duplicate key value
+                    # violates unique constraint" (through a tracking server's REST error).
+                    if "unique constraint" not in str(error).lower():
                         raise
                     # Another process inserted it first: it exists now, this links to it.
                     mlflow.log_input(dataset, context=context, tags={"dvc_hash": data.dvc_hash})
