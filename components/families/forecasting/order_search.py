@@ -254,7 +254,14 @@ def logged_trial(
     inherited = {key: parent.data.tags[key] for key in INHERITED_TAGS if key in parent.data.tags}
     # process tags: a trial whose process dies is failed by the orphan cleanup, as models are.
     tags = {"seqpipe.kind": TRIAL_KIND, **inherited, **process_tags()}
-    mlflow.start_run(nested=True, run_name=order_name(order, seasonal_order), tags=tags)
+    # The model run's experiment, named: a nested run otherwise goes to the active experiment
+    # (the Default one when the model run was started by id), out of its parent's view.
+    mlflow.start_run(
+        experiment_id=parent.info.experiment_id,
+        nested=True,
+        run_name=order_name(order, seasonal_order),
+        tags=tags,
+    )
     status = "FAILED"
     try:
         mlflow.log_params(

@@ -28,8 +28,10 @@ def series(chicago: pd.DataFrame) -> np.ndarray:
 def child_runs(parent_id: str):
     import mlflow
 
+    # In the parent's experiment, where the MLflow UI lists a run's children.
+    experiment_id = mlflow.get_run(parent_id).info.experiment_id
     return mlflow.search_runs(
-        search_all_experiments=True,
+        [experiment_id],
         filter_string=f"tags.`mlflow.parentRunId` = '{parent_id}'",
         output_format="list",
     )
@@ -40,7 +42,13 @@ def searched(series: np.ndarray, grid: SarimaGrid = GRID, run_id: str | None = N
     import mlflow
 
     search = SarimaSearch(grid, seasonal_period=7, horizon=1)
-    with mlflow.start_run(run_id=run_id, tags={"seqpipe.kind": "model"}) as run:
+    # Started by experiment id, not as the active experiment, as the flow starts model runs.
+    experiment = mlflow.get_experiment_by_name("forecasting-test")
+    experiment_id = (
+        experiment.experiment_id if experiment else mlflow.create_experiment("forecasting-test")
+    )
+    started = {"run_id": run_id} if run_id else {"experiment_id": experiment_id}
+    with mlflow.start_run(**started, tags={"seqpipe.kind": "model"}) as run:
         search.fit(series, None, POSITIONS)
     return search, run.info.run_id
 
