@@ -25,6 +25,8 @@ from components.core.versioning import DataVersion, track_data, write_raw_table
 
 MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
 TRAIN_KEY_TAG = "seqpipe.train_key"  # names the training's backup folder: a rerun resumes both
+GATE_METRIC_TAG = "seqpipe.gate_metric"  # the metric the run's registered model is gated on
+GATE_DIRECTION_TAG = "seqpipe.gate_direction"  # "greater" or "less" is better
 DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "test"}
 # MLflow checks for a dataset, then inserts it: two models logging the same split at once would
 # both insert it (a unique-key error on the SQLite store). Threads of a flow take turns; another
@@ -80,6 +82,7 @@ def provenance_tags(
     the pipeline run it nests under."""
     data = prepared.data
     parent = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
+    gate = family.gate(config, run)
     return {
         "seqpipe.family": family.name,
         "seqpipe.kind": "model",
@@ -87,6 +90,9 @@ def provenance_tags(
         "seqpipe.model": run.name,
         "seqpipe.baseline": str(family.is_baseline(run)).lower(),
         "seqpipe.registered_model": family.registered_model(config, prepared.task, run),
+        # The gate this run competes under: leaderboards rank by it without the config.
+        GATE_METRIC_TAG: gate.metric,
+        GATE_DIRECTION_TAG: "greater" if gate.greater_is_better else "less",
         **parent,
         "seqpipe.profile": config.profile,
         "data.dvc_hash": data.dvc_hash,
