@@ -118,7 +118,6 @@ def main() -> None:
     arguments = parser.parse_args()
 
     from components.core.versioning import DataVersion
-    from components.families.chargen.config import ModelRun
 
     family = get_family(FAMILY)
     config = family.load_config(profile=arguments.profile)
@@ -131,17 +130,15 @@ def main() -> None:
     prepared = family.prepare(table, config, task, DataVersion("bench", "bench", "bench"))
 
     started = time.perf_counter()
-    baseline_run = config.resolve(ModelRun(name="ngram"))
+    baseline_run = config.resolve({"name": "ngram"})
     ngram = family.fit(prepared, config, baseline_run, Path("unused"), []).model.language_model
     fitted_seconds = time.perf_counter() - started
     baseline_bits = ngram.score(prepared.texts["test"]).bits_per_char
 
     throughput = pipeline_throughput(prepared, config)
-    runs = [(config.resolve(ModelRun(name="gru")), arguments.minutes)]
+    runs = [(config.resolve({"name": "gru"}), arguments.minutes)]
     if arguments.stateful_minutes > 0:
-        runs.append(
-            (config.resolve(ModelRun(name="gru", stateful=True)), arguments.stateful_minutes)
-        )
+        runs.append((config.resolve({"name": "gru", "stateful": True}), arguments.stateful_minutes))
     networks = [train_network(family, prepared, config, run, minutes) for run, minutes in runs]
     best = networks[0]
     results = run_header(arguments.profile) | {

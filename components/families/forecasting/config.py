@@ -15,7 +15,6 @@ from components.core.config import (
     StrictModel,
     TrainingConfig,
     path_resolved,
-    select_runs,
 )
 
 
@@ -116,53 +115,6 @@ class Architecture(StrictModel):
     boosting: Boosting = Boosting()  # gbm
 
 
-class ModelRun(StrictModel):
-    """One model to train; unset fields fall back to the family defaults."""
-
-    name: str  # a key of the forecasting model registry
-    horizon: int | None = Field(None, ge=1)
-    features: Literal["univariate", "multivariate"] | None = None
-    output: Literal["seq2vec", "seq2seq"] | None = None
-    architecture: Architecture | None = None
-    training: TrainingConfig | None = None
-    order_search: SarimaGrid | None = None  # sarima_search
-
-
-class ForecastingConfig(FamilyConfig):
-    """Everything a forecasting flow needs."""
-
-    dataset: SeriesDataset = SeriesDataset()
-    split: SplitConfig = SplitConfig()
-    window: int = Field(56, ge=2)  # days of history a neural model sees
-    horizon: int = Field(1, ge=1)  # days ahead; 1 = next day, 14 = two weeks (seq2vec output)
-    features: Literal["univariate", "multivariate"] = "multivariate"
-    output: Literal["seq2vec", "seq2seq"] = "seq2vec"
-    architecture: Architecture = Architecture()
-    training: TrainingConfig = TrainingConfig()
-    order_search: SarimaGrid = SarimaGrid()  # sarima_search
-    gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
-    models: list[ModelRun]
-
-    def resolve_paths(self, base: Path) -> ForecastingConfig:
-        return self.model_copy(update={"dataset": path_resolved(self.dataset, base)})
-
-    def resolve(self, run: ModelRun) -> ForecastRun:
-        """Fill a model run's unset fields from the family defaults."""
-        return ForecastRun(
-            name=run.name,
-            horizon=run.horizon or self.horizon,
-            features=run.features or self.features,
-            output=run.output or self.output,
-            architecture=run.architecture or self.architecture,
-            training=run.training or self.training,
-            order_search=run.order_search or self.order_search,
-        )
-
-    def select(self, names: list[str] | None) -> list[ForecastRun]:
-        """The resolved runs whose model name is in ``names`` (all when ``names`` is empty)."""
-        return select_runs([self.resolve(run) for run in self.models], names)
-
-
 class ForecastRun(ResolvedRun):
     """A model run with every field decided."""
 
@@ -185,3 +137,21 @@ class ForecastRun(ResolvedRun):
         if self.training.optimizer.name != "adam":
             parts.append(self.training.optimizer.name)
         return "-".join(parts)
+
+
+class ForecastingConfig(FamilyConfig[ForecastRun]):
+    """Everything a forecasting flow needs."""
+
+    dataset: SeriesDataset = SeriesDataset()
+    split: SplitConfig = SplitConfig()
+    window: int = Field(56, ge=2)  # days of history a neural model sees
+    horizon: int = Field(1, ge=1)  # days ahead; 1 = next day, 14 = two weeks (seq2vec output)
+    features: Literal["univariate", "multivariate"] = "multivariate"
+    output: Literal["seq2vec", "seq2seq"] = "seq2vec"
+    architecture: Architecture = Architecture()
+    training: TrainingConfig = TrainingConfig()
+    order_search: SarimaGrid = SarimaGrid()  # sarima_search
+    gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
+
+    def resolve_paths(self, base: Path) -> ForecastingConfig:
+        return self.model_copy(update={"dataset": path_resolved(self.dataset, base)})

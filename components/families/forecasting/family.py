@@ -15,7 +15,7 @@ from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Pr
 from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.forecasting.config import ForecastingConfig, ForecastRun, ModelRun
+from components.families.forecasting.config import ForecastingConfig, ForecastRun
 from components.families.forecasting.evaluation import plot_forecast, regression_metrics
 from components.families.forecasting.features import (
     SplitPositions,
@@ -72,14 +72,14 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         return sorted(FORECASTERS)
 
     def runs(self, config: ForecastingConfig, names: list[str] | None) -> list[ForecastRun]:
-        return config.select(names)
+        return config.runs(names)
 
     def baseline_runs(
         self, config: ForecastingConfig, runs: list[ForecastRun]
     ) -> list[ForecastRun]:
         horizons = sorted({run.horizon for run in runs})
         return [
-            config.resolve(ModelRun(name=BASELINE, features="univariate", horizon=horizon))
+            config.resolve({"name": BASELINE, "features": "univariate", "horizon": horizon})
             for horizon in horizons
         ]
 

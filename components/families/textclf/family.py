@@ -15,7 +15,6 @@ from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Pr
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.textclf.config import (
-    ModelRun,
     ResolvedTextRun,
     TextclfConfig,
     TextTask,
@@ -76,12 +75,12 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         return sorted([*CLASSIFIERS, BASELINE])
 
     def runs(self, config: TextclfConfig, names: list[str] | None) -> list[ResolvedTextRun]:
-        return config.select(names)
+        return config.runs(names)
 
     def baseline_runs(
         self, config: TextclfConfig, runs: list[ResolvedTextRun]
     ) -> list[ResolvedTextRun]:
-        return [config.resolve(ModelRun(name=BASELINE))] if runs else []
+        return [config.resolve({"name": BASELINE})] if runs else []
 
     def registered_model(self, config: TextclfConfig, task: str, run: ResolvedTextRun) -> str:
         return f"{self.name}-{task}"
@@ -277,9 +276,9 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         """
         if study != OPTIMIZER_STUDY:
             return super().study_runs(config, study, model)
-        self.check(config, [config.resolve(ModelRun(name=model))])
+        self.check(config, [config.resolve({"name": model})])
         settings = config.optimizer_study
-        base = config.resolve(ModelRun(name=model))
+        base = config.resolve({"name": model})
         runs = {}
         for optimizer in settings.optimizers:
             training = base.training.model_copy(

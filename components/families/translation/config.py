@@ -15,7 +15,6 @@ from components.core.config import (
     StrictModel,
     TrainingConfig,
     path_resolved,
-    select_runs,
 )
 from components.families.translation.dates import DATE_FORMATS
 
@@ -96,14 +95,6 @@ class TranslationTrainingConfig(TrainingConfig):
     loss: Literal["crossentropy"] = "crossentropy"  # per target token, padding left out
 
 
-class ModelRun(StrictModel):
-    """One model to train; unset fields fall back to the family defaults."""
-
-    name: str  # a key of the translator registry
-    architecture: Seq2SeqArchitecture | None = None
-    training: TranslationTrainingConfig | None = None
-
-
 class ResolvedTranslationRun(ResolvedRun):
     """A model run with every field decided."""
 
@@ -111,7 +102,7 @@ class ResolvedTranslationRun(ResolvedRun):
     training: TranslationTrainingConfig
 
 
-class TranslationConfig(FamilyConfig):
+class TranslationConfig(FamilyConfig[ResolvedTranslationRun]):
     """Everything a translation flow needs."""
 
     tasks: dict[str, PairsTask]  # task name -> task; models are registered as translation-<task>
@@ -120,20 +111,7 @@ class TranslationConfig(FamilyConfig):
     decoding: DecodingConfig = DecodingConfig()
     attention_examples: int = Field(4, ge=0)  # test inputs drawn as attention heatmaps
     gate: GateConfig = GateConfig(metric="test_exact_match", greater_is_better=True, margin=0.0)
-    models: list[ModelRun]
 
     def resolve_paths(self, base: Path) -> TranslationConfig:
         tasks = {name: path_resolved(task, base) for name, task in self.tasks.items()}
         return self.model_copy(update={"tasks": tasks})
-
-    def resolve(self, run: ModelRun) -> ResolvedTranslationRun:
-        """Fill a model run's unset fields from the family defaults."""
-        return ResolvedTranslationRun(
-            name=run.name,
-            architecture=run.architecture or self.architecture,
-            training=run.training or self.training,
-        )
-
-    def select(self, names: list[str] | None) -> list[ResolvedTranslationRun]:
-        """The resolved runs whose model name is in ``names`` (all when ``names`` is empty)."""
-        return select_runs([self.resolve(run) for run in self.models], names)

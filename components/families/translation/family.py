@@ -16,7 +16,6 @@ from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Pr
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.translation.config import (
-    ModelRun,
     PairsTask,
     ResolvedTranslationRun,
     TranslationConfig,
@@ -90,13 +89,13 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
     def runs(
         self, config: TranslationConfig, names: list[str] | None
     ) -> list[ResolvedTranslationRun]:
-        return config.select(names)
+        return config.runs(names)
 
     def baseline_runs(
         self, config: TranslationConfig, runs: list[ResolvedTranslationRun]
     ) -> list[ResolvedTranslationRun]:
         reads_text = any(translator_entry(run.name).reads == "text" for run in runs)
-        return [config.resolve(ModelRun(name=BASELINE))] if reads_text else []
+        return [config.resolve({"name": BASELINE})] if reads_text else []
 
     def registered_model(
         self, config: TranslationConfig, task: str, run: ResolvedTranslationRun

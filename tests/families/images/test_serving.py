@@ -30,7 +30,7 @@ def prepared():
 
 def logged(prepared, name: str):
     family = ImagesFamily()
-    run = CONFIG.resolve(type(CONFIG.models[0])(name=name))
+    run = CONFIG.resolve({"name": name})
     fitted = family.fit(prepared, CONFIG, run, None, [])
     with mlflow.start_run():
         return mlflow.pyfunc.load_model(family.log_model(fitted, prepared).uri)

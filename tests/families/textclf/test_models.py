@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from components.families.textclf.config import (
-    ModelRun,
     PretrainingConfig,
     TextArchitecture,
     TextclfConfig,
@@ -159,7 +158,7 @@ def test_classifier_fits_saves_and_reloads_on_raw_strings(
     training = TextTrainingConfig(epochs=2, batch_size=8, patience=2, max_train_batches=2)
     architecture = TINY.model_copy(update={"pooling": pooling})
     run = TextclfConfig(tasks={}, models=[], architecture=architecture, training=training).resolve(
-        ModelRun(name="lstm", pretrained=pretrained)
+        {"name": "lstm", "pretrained": pretrained}
     )
     classifier = TextClassifier(run, ["great", "other"], vectorizer)
     ids = {split: vectorizer.transform(texts) for split, texts in TEXTS.items()}
@@ -203,7 +202,7 @@ def test_interrupted_pretrained_run_resumes_without_repeating_finished_work(tmp_
     vectorizer = WordVectorizer(vocabulary_size=40, sequence_length=6).fit(TEXTS["train"])
     training = TextTrainingConfig(epochs=2, batch_size=8, patience=5, max_train_batches=2)
     run = TextclfConfig(tasks={}, models=[], architecture=TINY, training=training).resolve(
-        ModelRun(name="lstm", pretrained=True)
+        {"name": "lstm", "pretrained": True}
     )
     ids = {split: vectorizer.transform(texts) for split, texts in TEXTS.items()}
     pretraining = PretrainingConfig(epochs=3, batch_size=8, max_train_batches=2)
@@ -247,8 +246,8 @@ def test_tfidf_baseline_scores_every_label() -> None:
 def test_default_config_runs_every_builder_on_both_tasks(profile: str) -> None:
     config = TextclfFamily().load_config(profile=profile)
     assert set(config.tasks) == {"finefoods", "shakespeare-genre"}
-    assert {run.name for run in config.models} == set(BUILDERS)
-    keys = [run.key for run in config.select(None)]
+    assert {entry["name"] for entry in config.models} == set(BUILDERS)
+    keys = [run.key for run in config.runs(None)]
     assert len(keys) == len(set(keys)) and {"gru-nomask", "lstm-pretrained", "lstm"} <= set(keys)
     assert [optimizer.name for optimizer in config.optimizer_study.optimizers] == [
         "sgd",
@@ -264,7 +263,7 @@ def test_config_rejects_unknown_tasks_models_and_overlapping_plays() -> None:
     with pytest.raises(ValueError, match=r"unknown task 'imdb'.*'finefoods'"):
         TextclfFamily().select_tasks(config, "imdb")
     with pytest.raises(ValueError, match=r"unknown model\(s\) \['bert'\]"):
-        config.select(["bert"])
+        config.runs(["bert"])
     with pytest.raises(ValueError, match="both validation_plays and test_plays"):
         config.tasks["shakespeare-genre"].model_validate(
             {**config.tasks["shakespeare-genre"].model_dump(), "validation_plays": ["macbeth"]}

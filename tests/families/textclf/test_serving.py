@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from components.families.textclf.config import (
-    ModelRun,
     TextArchitecture,
     TextclfConfig,
     TextTrainingConfig,
@@ -39,7 +38,7 @@ def classifier(tmp_path_factory) -> TextClassifier:
         models=[],
         architecture=TextArchitecture(embedding_dim=4, units=4, dropout=0.0),
         training=TextTrainingConfig(epochs=1, batch_size=6, patience=1),
-    ).resolve(ModelRun(name="gru"))
+    ).resolve({"name": "gru"})
     model = TextClassifier(run, LABELS, vectorizer)
     ids = vectorizer.transform(TRAIN)
     model.fit(
