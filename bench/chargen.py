@@ -81,7 +81,7 @@ def train_network(family, prepared, config, run, minutes: float) -> dict[str, An
     budget = TimeBudget(minutes)
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
-        fitted = family.fit(prepared, config, run, Path(scratch), [budget.callback])
+        fitted = family.fit(prepared, run, Path(scratch), [budget.callback])
         seconds = time.perf_counter() - started
     network = fitted.model.language_model
     scores = network.score(prepared.texts["test"], config.window.evaluation_window)
@@ -125,13 +125,13 @@ def main() -> None:
         update={"max_train_batches": arguments.steps_per_epoch, "epochs": 1000}
     )
     config = config.model_copy(update={"training": training})
-    task = family.tasks(config)[0]
-    table = family.load_table(config, task)
-    prepared = family.prepare(table, config, task, DataVersion("bench", "bench", "bench"))
+    task = family.select_tasks(config, None)[0]
+    table = family.load_table(task)
+    prepared = family.prepare(table, task, DataVersion("bench", "bench", "bench"))
 
     started = time.perf_counter()
     baseline_run = config.resolve({"name": "ngram"})
-    ngram = family.fit(prepared, config, baseline_run, Path("unused"), []).model.language_model
+    ngram = family.fit(prepared, baseline_run, Path("unused"), []).model.language_model
     fitted_seconds = time.perf_counter() - started
     baseline_bits = ngram.score(prepared.texts["test"]).bits_per_char
 

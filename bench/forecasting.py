@@ -80,7 +80,7 @@ def bare_keras(config: ForecastingConfig) -> float:
     positions = split_positions(frame[config.dataset.date_column], config.split)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
-        for run in _progress(config.runs(None), "bare script"):
+        for run in _progress(config.runs(), "bare script"):
             spec = feature_spec(config.dataset, covariates, "D", run)
             features = build_features(frame, spec)
             model = make_forecaster(run, config.window, config.dataset.seasonal_period or 7)

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bench import family_arguments, run_header, write_results
+from components.core.contract import Task
 from components.families import get_family
 
 FAMILY = "textclf"
@@ -29,7 +30,7 @@ def model_scores(task: str) -> list[dict[str, Any]]:
 
     family = get_family(FAMILY)
     config = family.load_config()
-    registered = family.registered_model(config, task, family.runs(config, None)[0])
+    registered = family.registered_model(Task(config, task), config.runs()[0])
     rows = leaderboard_rows(
         FAMILY, "test_macro_f1", True, ["test_accuracy"], limit=1000, params=["training.seed"]
     )

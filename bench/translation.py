@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from bench import family_arguments, run_header, write_results
+from components.core.contract import Task
 from components.families import get_family
 
 FAMILY = "translation"
@@ -107,8 +108,8 @@ def main() -> None:
         results["flow_seconds"] = time.perf_counter() - started
         runs = model_runs()
         results["models"] = scores(runs)
-        table = family.load_table(config, TASK)
-        prepared = family.prepare(table, config, TASK, DataVersion("", "", ""))
+        task = Task(config, TASK)
+        prepared = family.prepare(family.load_table(task), task, DataVersion("", "", ""))
         results["beam_widths"] = {name: beam_study(run, prepared) for name, run in runs.items()}
         write_results(f"{FAMILY}-{args.profile}", results)
     summary = {

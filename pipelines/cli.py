@@ -615,11 +615,11 @@ def _print_leaderboard(family: str, limit: int = 30) -> None:
     extras = list(chosen.leaderboard_columns)
     # Registered models may have gates of their own. A run's gate follows from its model (the
     # run key), so runs of a user's config (other task names) find theirs too.
-    runs = chosen.runs(config, None)
+    runs = config.runs()
     by_key = {run.key: chosen.gate(config, run) for run in runs}
     by_model = {
-        chosen.registered_model(config, task, run): chosen.gate(config, run)
-        for task in chosen.tasks(config)
+        chosen.registered_model(task, run): chosen.gate(config, run)
+        for task in chosen.select_tasks(config, None)
         for run in runs
     }
 

@@ -18,21 +18,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from components.core import registry, stages
 from components.core.config import FamilyConfig, ResolvedRun
-from components.core.contract import Family, Prepared
+from components.core.contract import Family, Prepared, Task
 from components.core.errors import UserError
 from components.core.locks import exclusive
 from components.core.registry import Candidate, GateDecision
 from components.core.validation import DataValidationError
 from components.core.versioning import DataVersion
 from components.families import get_family
-from pipelines.common import (
-    PROJECT_DIR,
-    RunContext,
-    by_key,
-    cache_key,
-    pipeline_run,
-    workspace_dir,
-)
+from pipelines.common import PROJECT_DIR, RunContext, by_key, cache_key, pipeline_run, workspace_dir
 
 
 class ModelsFailed(RuntimeError):
@@ -71,8 +64,8 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=transient_only,
     cache_policy=NO_CACHE,
 )
-def ingest_task(family: str, config: FamilyConfig, task_name: str, workspace: Path) -> DataVersion:
-    data = stages.ingest(get_family(family), config, task_name, workspace)
+def ingest_task(family: str, task: Task[Any], workspace: Path) -> DataVersion:
+    data = stages.ingest(get_family(family), task, workspace)
     get_run_logger().info(
         "data/ at DVC hash %s (%s md5 %s)", data.dvc_hash, data.path, data.file_md5
     )
@@ -80,14 +73,12 @@ def ingest_task(family: str, config: FamilyConfig, task_name: str, workspace: Pa
 
 
 @task(name="validate", cache_key_fn=by_key, persist_result=True)
-def validate_task(
-    config: FamilyConfig, task_name: str, data: DataVersion, context: RunContext, key: str
-) -> str:
+def validate_task(task: Task[Any], data: DataVersion, context: RunContext, key: str) -> str:
     family = get_family(context.family)
-    frame = stages.read_raw(family, config, task_name, data, context.workspace)
+    frame = stages.read_raw(family, task, data, context.workspace)
     report_dir = context.workspace / ".seqpipe" / "validation" / key
     try:
-        return str(stages.validate(family, config, task_name, frame, report_dir))
+        return str(stages.validate(family, task, frame, report_dir))
     finally:
         report = report_dir / "validation.json"
         if report.exists():  # attached whether the data passed or not
@@ -95,29 +86,24 @@ def validate_task(
 
 
 @task(name="prepare", cache_policy=NO_CACHE)
-def prepare_task(
-    config: FamilyConfig, task_name: str, data: DataVersion, context: RunContext
-) -> Prepared:
+def prepare_task(task: Task[Any], data: DataVersion, context: RunContext) -> Prepared[Any]:
     family = get_family(context.family)
-    frame = stages.read_raw(family, config, task_name, data, context.workspace)
-    return family.prepare(frame, config, task_name, data)
+    frame = stages.read_raw(family, task, data, context.workspace)
+    return family.prepare(frame, task, data)
 
 
 @task(
     name="train",
     cache_key_fn=by_key,
     persist_result=True,
-    task_run_name="train-{prepared.task}-{run.key}",
+    task_run_name="train-{prepared.task.name}-{run.key}",
 )
-def train_task(
-    prepared: Prepared, config: FamilyConfig, run: ResolvedRun, context: RunContext, key: str
-) -> str:
-    return _train(prepared, config, run, context, key)
+def train_task(prepared: Prepared[Any], run: ResolvedRun, context: RunContext, key: str) -> str:
+    return _train(prepared, run, context, key)
 
 
 def _train(
-    prepared: Prepared,
-    config: FamilyConfig,
+    prepared: Prepared[Any],
     run: ResolvedRun,
     context: RunContext,
     key: str,
@@ -132,13 +118,12 @@ def _train(
     return stages.train(
         get_family(context.family),
         prepared,
-        config,
         run,
         context.experiment_id,
         context.parent_run_id,
         backup_dir=context.backups / key,
         project_dir=PROJECT_DIR,
-        callbacks=[EpochLogger(f"{prepared.task} {run.key}", get_run_logger())],
+        callbacks=[EpochLogger(f"{prepared.task.name} {run.key}", get_run_logger())],
         log_model=log_model,
         extra_tags=extra_tags,
     )
@@ -148,11 +133,10 @@ def _train(
     name="evaluate",
     cache_key_fn=by_key,
     persist_result=True,
-    task_run_name="evaluate-{prepared.task}-{run.key}",
+    task_run_name="evaluate-{prepared.task.name}-{run.key}",
 )
 def evaluate_task(
-    prepared: Prepared,
-    config: FamilyConfig,
+    prepared: Prepared[Any],
     run: ResolvedRun,
     run_id: str,
     reference: dict[str, float] | None,
@@ -160,14 +144,13 @@ def evaluate_task(
     key: str,
 ) -> Scored:
     mlflow.set_tracking_uri(context.tracking_uri)
-    candidate, metrics = stages.evaluate(
-        get_family(context.family), prepared, config, run, run_id, reference
-    )
+    family = get_family(context.family)
+    candidate, metrics = stages.evaluate(family, prepared, run, run_id, reference)
     get_run_logger().info(
         "%s %s: %s %.4f (baseline %.4f)",
-        prepared.task,
+        prepared.task.name,
         run.key,
-        get_family(context.family).gate(config, run).metric,
+        family.gate(prepared.config, run).metric,
         candidate.score,
         candidate.baseline_score,
     )
@@ -182,8 +165,7 @@ def evaluate_task(
     cache_policy=NO_CACHE,
 )
 def register_task(
-    prepared: Prepared,
-    config: FamilyConfig,
+    prepared: Prepared[Any],
     scored: dict[str, tuple[ResolvedRun, Candidate]],
     context: RunContext,
 ) -> list[GateDecision]:
@@ -193,14 +175,14 @@ def register_task(
     family = get_family(context.family)
 
     def rescore(item: Candidate, model_uri: str) -> float:
-        return stages.rescore(family, prepared, config, scored[item.run_id][0], model_uri)
+        return stages.rescore(family, prepared, scored[item.run_id][0], model_uri)
 
     # Each registered model is gated by its own gate (metric, direction, margin).
     by_model: dict[str, list[Candidate]] = {}
     gates = {}
     for run, candidate in scored.values():
-        by_model.setdefault(candidate.model_name, []).append(candidate)
-        gates[candidate.model_name] = family.gate(config, run)
+        by_model.setdefault(candidate.registered_model, []).append(candidate)
+        gates[candidate.registered_model] = family.gate(prepared.config, run)
     decisions = []
     # Two flows of one workspace gate one after the other: each sees the other's champion.
     with exclusive(context.workspace, "registry"):
@@ -212,7 +194,7 @@ def register_task(
     for decision in decisions:
         logger.info(
             "%s v%s: %s (%s)",
-            decision.model_name,
+            decision.registered_model,
             decision.version,
             "promoted to champion" if decision.promoted else "kept as challenger",
             decision.reason,
@@ -221,32 +203,31 @@ def register_task(
 
 
 def load_checked(
-    family: Family, profile: str, config_path: str | None, models: list[str] | None
-) -> tuple[FamilyConfig, list[ResolvedRun]]:
+    family: Family[Any, Any, Any], profile: str, config_path: str | None, models: list[str] | None
+) -> tuple[FamilyConfig[Any], list[ResolvedRun]]:
     """The config with a profile applied and its selected runs, checked before any work."""
     config = family.load_config(Path(config_path) if config_path else None, profile)
-    runs = family.runs(config, models)
-    family.check(config, runs)
-    return config, runs
+    return config, config.runs(models)
 
 
-def _validated(config: FamilyConfig, task_name: str, context: RunContext, logger: Any) -> Prepared:
+def _validated(task: Task[Any], context: RunContext, logger: Any) -> Prepared[Any]:
     """Ingest, validate and prepare one task under its pipeline run."""
-    data = ingest_task(context.family, config, task_name, context.workspace)
-    key = cache_key("validate", context.family, task_name, data.file_md5, config, context.store)
+    data = ingest_task(context.family, task, context.workspace)
+    key = cache_key(
+        "validate", context.family, task.name, data.file_md5, task.config, context.store
+    )
     try:
-        validate_task(config, task_name, data, context, key=key)
+        validate_task(task, data, context, key=key)
     except DataValidationError:
-        logger.error("%s: validation failed: no model is trained and no alias moves", task_name)
+        logger.error("%s: validation failed: no model is trained and no alias moves", task.name)
         raise
-    return prepare_task(config, task_name, data, context)
+    return prepare_task(task, data, context)
 
 
 def _train_and_register(
-    family: Family,
-    config: FamilyConfig,
+    family: Family[Any, Any, Any],
     runs: list[ResolvedRun],
-    prepared: Prepared,
+    prepared: Prepared[Any],
     context: RunContext,
     logger: Any,
     register: bool = True,
@@ -254,14 +235,16 @@ def _train_and_register(
     """Train and evaluate every run, ``parallel_models`` at a time, baselines first; then
     register (unless ``register`` is false). A model that fails is reported and left out; the
     others go on."""
+    config = prepared.config
     training_config = config.model_dump(
         mode="json", exclude={"models", "parallel_models", "profile", "gate"}
     )
-    base = (context.family, prepared.task, prepared.data.file_md5, training_config, context.store)
+    task_name = prepared.task.name
+    base = (context.family, task_name, prepared.data.file_md5, training_config, context.store)
     missing = [run for run in family.baseline_runs(config, runs) if run not in runs]
-    failures = family.unfit_runs(prepared, config, runs + missing)
+    failures = family.unfit_runs(prepared, runs + missing)
     for key, reason in failures.items():
-        logger.error("%s %s cannot train on this data: %s", prepared.task, key, reason)
+        logger.error("%s %s cannot train on this data: %s", task_name, key, reason)
     fit = [run for run in runs + missing if run.key not in failures]
     baselines = [run for run in fit if family.is_baseline(run)]
     others = [run for run in fit if not family.is_baseline(run)]
@@ -273,14 +256,11 @@ def _train_and_register(
             submitted = []
             for run in batch:
                 key = cache_key(run, *base)
-                registered = family.registered_model(config, prepared.task, run)
+                registered = family.registered_model(prepared.task, run)
                 reference = references.get(registered)
-                trained = train_task.submit(
-                    prepared, config, run, context, key=cache_key("train", key)
-                )
+                trained = train_task.submit(prepared, run, context, key=cache_key("train", key))
                 evaluated = evaluate_task.submit(
                     prepared,
-                    config,
                     run,
                     trained,
                     reference.metrics if reference else None,
@@ -294,12 +274,12 @@ def _train_and_register(
                 except Exception as error:  # one model's failure never sinks the others
                     error = _first_failure(trained, error)
                     failures[run.key] = f"{type(error).__name__}: {error}"
-                    logger.error("%s %s failed: %s", prepared.task, run.key, failures[run.key])
+                    logger.error("%s %s failed: %s", task_name, run.key, failures[run.key])
                     continue
                 scored[result.candidate.run_id] = (run, result.candidate)
                 if family.is_baseline(run):
-                    references[result.candidate.model_name] = result
-    decisions = register_task(prepared, config, scored, context) if scored and register else []
+                    references[result.candidate.registered_model] = result
+    decisions = register_task(prepared, scored, context) if scored and register else []
     return decisions, failures
 
 
@@ -349,21 +329,21 @@ def pipeline_flow(
     """
     chosen = get_family(family)
     config, runs = load_checked(chosen, profile, config_path, models)
-    task_names = chosen.select_tasks(config, task)
+    tasks = chosen.select_tasks(config, task)
     root = Path(workspace).resolve() if workspace else workspace_dir()
     logger = get_run_logger()
     decisions: list[GateDecision] = []
     failures: dict[str, str] = {}
-    for task_name in task_names:
-        with pipeline_run(chosen, config, task_name, root) as context:
-            prepared = _validated(config, task_name, context, logger)
+    for bound in tasks:
+        with pipeline_run(chosen, config, bound.name, root) as context:
+            prepared = _validated(bound, context, logger)
             if until == "validate":
                 continue
             found, failed = _train_and_register(
-                chosen, config, runs, prepared, context, logger, register=until == "register"
+                chosen, runs, prepared, context, logger, register=until == "register"
             )
             decisions += found
-            failures |= {f"{task_name} {name}": error for name, error in failed.items()}
+            failures |= {f"{bound.name} {name}": error for name, error in failed.items()}
             if failed:
                 mlflow.set_tag("seqpipe.failed_models", ", ".join(sorted(failed)))
     if failures:
@@ -371,10 +351,9 @@ def pipeline_flow(
     return decisions
 
 
-@task(name="trial", cache_policy=NO_CACHE, task_run_name="trial-{prepared.task}-{variant}")
+@task(name="trial", cache_policy=NO_CACHE, task_run_name="trial-{prepared.task.name}-{variant}")
 def trial_task(
-    prepared: Prepared,
-    config: FamilyConfig,
+    prepared: Prepared[Any],
     run: ResolvedRun,
     variant: str,
     study: str,
@@ -382,7 +361,7 @@ def trial_task(
 ) -> str:
     key = cache_key("trial", study, variant, run, prepared.data.file_md5, context.store)
     tags = {"seqpipe.kind": f"{study.rstrip('s')}-trial", f"seqpipe.{study.rstrip('s')}": variant}
-    return _train(prepared, config, run, context, key, log_model=False, extra_tags=tags)
+    return _train(prepared, run, context, key, log_model=False, extra_tags=tags)
 
 
 @flow(name="seqpipe-study", flow_run_name="{family}-{study}", log_prints=True)
@@ -398,18 +377,18 @@ def study_flow(
     which gets the family's comparison (plots, a summary table). Returns the summary."""
     chosen = get_family(family)
     config, _ = load_checked(chosen, profile, config_path, [])
-    task_name = chosen.select_tasks(config, task)[0]
+    bound = chosen.select_tasks(config, task)[0]
     runs = chosen.study_runs(config, study, model)
     workspace = workspace_dir()
     logger = get_run_logger()
-    name = f"{family}-{task_name}-{model}-{study}-study"
-    with pipeline_run(chosen, config, task_name, workspace, run_name=name) as context:
+    name = f"{family}-{bound.name}-{model}-{study}-study"
+    with pipeline_run(chosen, config, bound.name, workspace, run_name=name) as context:
         mlflow.set_tags({"seqpipe.study": study, "seqpipe.model": model})
-        prepared = _validated(config, task_name, context, logger)
+        prepared = _validated(bound, context, logger)
         futures = {
-            variant: trial_task.submit(prepared, config, run, variant, study, context)
+            variant: trial_task.submit(prepared, run, variant, study, context)
             for variant, run in runs.items()
         }
         trials = {variant: future.result() for variant, future in futures.items()}
-        title = f"{task_name}, {model}: validation curves by {study.rstrip('s')}"
+        title = f"{bound.name}, {model}: validation curves by {study.rstrip('s')}"
         return chosen.summarize_study(study, trials, title, context.parent_run_id)

@@ -25,7 +25,7 @@ def family_models(family: str, profile: str = "quick") -> tuple[list[str], list[
     """The model names of a family's default config and its baselines among them."""
     chosen = get_family(family)
     config = chosen.load_config(profile=profile)
-    names = sorted({run.name for run in chosen.runs(config, None)} | set(chosen.baselines))
+    names = sorted({run.name for run in config.runs()} | set(chosen.baselines))
     return names, [name for name in names if name in chosen.baselines]
 
 

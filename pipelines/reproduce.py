@@ -21,6 +21,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from components.core import stages
+from components.core.contract import Task
 from components.core.errors import UserError
 from components.core.lineage import Lineage, lineage
 from components.core.tracking import git_commit
@@ -73,7 +74,7 @@ def reproduce(reference: str, workspace: Path) -> Reproduction:
     config = family.config_type.model_validate(
         mlflow.artifacts.load_dict(f"runs:/{parent}/config.json")
     )
-    runs = family.runs(config, None)
+    runs = config.runs()
     candidates = {
         candidate.key: candidate for candidate in runs + family.baseline_runs(config, runs)
     }
@@ -91,15 +92,15 @@ def reproduce(reference: str, workspace: Path) -> Reproduction:
                 f"md5 {tags['data.file_md5']}"
             )
         data = DataVersion(original.data_version, tags["data.file_md5"], tags["data.path"])
-        frame = family.read_raw(raw, config, task)
-        report = family.validate(frame, config, task)
+        bound = Task(config, task)
+        frame = family.read_raw(raw, bound)
+        report = family.validate(frame, bound)
         if not report.success:
             raise DataValidationError(report)
-        prepared = family.prepare(frame, config, task, data)
+        prepared = family.prepare(frame, bound, data)
         run_id = stages.train(
             family,
             prepared,
-            config,
             model_run,
             run.info.experiment_id,
             parent_run_id=None,

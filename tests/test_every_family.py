@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
+from components.core import stages
 from components.families import family_names, get_family
 
 FAMILIES_DIR = Path(__file__).parent / "families"
@@ -44,14 +45,14 @@ def prepared_data(family: str):
 CASES = [
     (family, run.key)
     for family in family_names()
-    for run in get_family(family).runs(tiny(family).every_model_config(), None)
+    for run in tiny(family).every_model_config().runs()
 ]
 
 
 @pytest.mark.parametrize("family", family_names())
 def test_the_tiny_setup_covers_every_model_of_the_family(family: str) -> None:
     chosen = get_family(family)
-    runs = chosen.runs(tiny(family).every_model_config(), None)
+    runs = tiny(family).every_model_config().runs()
     assert {run.name for run in runs} == set(chosen.model_names())
     assert set(chosen.baselines) <= set(chosen.model_names())
 
@@ -62,19 +63,18 @@ def test_every_model_fits_logs_and_reloads_with_the_same_predictions(
 ) -> None:
     chosen = get_family(family)
     config, prepared = prepared_data(family)
-    run = next(run for run in chosen.runs(config, None) if run.key == key)
-    fitted = chosen.fit(prepared, config, run, tmp_path / "backup", [])
+    run = next(run for run in config.runs() if run.key == key)
+    fitted = chosen.fit(prepared, run, tmp_path / "backup", [])
     if fitted.history:  # iterative models: a finite loss at every epoch
         assert fitted.history["loss"] and np.isfinite(fitted.history["loss"]).all()
     with mlflow.start_run():
-        logged = chosen.log_model(fitted, prepared)
+        logged = chosen.log_model(prepared, fitted)
     reloaded = mlflow.pyfunc.load_model(logged.uri)
     tiny(family).same_predictions(logged.output, reloaded.predict(logged.example))
     scored = tmp_path / "evaluation"
     scored.mkdir()
-    evaluation = chosen.evaluate(
-        prepared, config, run, reloaded.unwrap_python_model(), None, scored
-    )
+    model = reloaded.unwrap_python_model()
+    evaluation, _ = stages.assess(chosen, prepared, run, model, None, scored)
     assert np.isfinite(evaluation.metrics[chosen.gate(config, run).metric])
     assert evaluation.artifacts and all(path.exists() for path in evaluation.artifacts)
 
@@ -91,11 +91,11 @@ def test_every_family_flow_ends_with_one_champion_per_registered_model(
     config = chosen.load_config(config_path)
     decisions = pipeline_flow(family, profile="quick", config_path=str(config_path))
     expected = {
-        chosen.registered_model(config, task, run)
-        for task in chosen.tasks(config)
-        for run in chosen.runs(config, None)
+        chosen.registered_model(task, run)
+        for task in chosen.select_tasks(config, None)
+        for run in config.runs()
     }
-    assert {decision.model_name for decision in decisions} == expected
+    assert {decision.registered_model for decision in decisions} == expected
     client = MlflowClient()
     for name in expected:
         (version,) = client.search_model_versions(f"name = '{name}'")  # the flow's pick only
@@ -114,9 +114,9 @@ def test_every_family_flow_ends_with_one_champion_per_registered_model(
     }
     assert baselines == set(chosen.baselines)  # trained in every flow
     gates = {
-        chosen.registered_model(config, task, run): chosen.gate(config, run).metric
-        for task in chosen.tasks(config)
-        for run in chosen.runs(config, None)
+        chosen.registered_model(task, run): chosen.gate(config, run).metric
+        for task in chosen.select_tasks(config, None)
+        for run in config.runs()
     }
     for run in runs:
         assert run.info.status == "FINISHED"

@@ -54,7 +54,7 @@ class ResolvedRun(StrictModel):
     """A model run with every field decided: what one MLflow run trains."""
 
     name: str  # a key of the family's model registry
-    training: TrainingConfig
+    training: TrainingConfig = TrainingConfig()  # the config's `training` section, if it has one
 
     @property
     def key(self) -> str:
@@ -88,8 +88,16 @@ class FamilyConfig(StrictModel, Generic[RunT]):
             cls.run_type = arguments[0]
 
     def resolve_paths(self, base: Path) -> Self:
-        """This config with relative file paths taken from ``base`` (the config's folder)."""
-        return self
+        """This config with relative file paths taken from ``base`` (the config's folder):
+        the ``path`` of every section (a dataset, or each task of a mapping) that has one."""
+        updates: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if _has_path(value):
+                updates[name] = path_resolved(value, base)
+            elif isinstance(value, dict) and value and all(map(_has_path, value.values())):
+                updates[name] = {key: path_resolved(item, base) for key, item in value.items()}
+        return self.model_copy(update=updates)
 
     def resolve(self, entry: Mapping[str, Any], where: str = "model") -> RunT:
         """A model entry with every field decided: the entry over the config's sections.
@@ -116,6 +124,10 @@ class FamilyConfig(StrictModel, Generic[RunT]):
         return select_runs(resolved, names)
 
 
+def _has_path(value: Any) -> bool:
+    return isinstance(value, StrictModel) and "path" in type(value).model_fields
+
+
 def _plain(value: Any) -> Any:
     """A config section as the plain data an entry's overrides merge into."""
     return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
@@ -135,7 +147,7 @@ SectionT = TypeVar("SectionT", bound="StrictModel")
 
 def path_resolved(section: SectionT, base: Path) -> SectionT:
     """``section`` with its relative ``path`` (a user's file) taken from ``base``."""
-    path = section.path
+    path = section.path  # type: ignore[attr-defined]
     if path is None or path.is_absolute():
         return section
     return section.model_copy(update={"path": base / path})

@@ -28,7 +28,7 @@ class Candidate:
     run_id: str
     run_name: str
     model_uri: str  # the logged model, models:/m-...
-    model_name: str  # registered model name, <family>-<task>[-variant]
+    registered_model: str  # its name in the registry, <family>-<task>[-variant]
     score: float  # the gate metric on the test split
     baseline_score: float  # the family baseline on the same test split
     evaluation_key: str  # identifies the test data and split; equal keys mean comparable scores
@@ -40,7 +40,7 @@ class Candidate:
 class GateDecision:
     """What the gate decided for one candidate, and why."""
 
-    model_name: str
+    registered_model: str
     version: str
     promoted: bool
     score: float
@@ -61,7 +61,7 @@ def register_best(
     decisions = []
     by_model: dict[str, list[Candidate]] = {}
     for item in candidates:
-        by_model.setdefault(item.model_name, []).append(item)
+        by_model.setdefault(item.registered_model, []).append(item)
     client = MlflowClient()
     for name in sorted(by_model):
         chosen = pick(by_model[name], config)
@@ -101,21 +101,21 @@ def find_or_register(candidate: Candidate) -> str:
     """Register the candidate's model (once per run) and point ``challenger`` at it."""
     client = MlflowClient()
     try:
-        client.get_registered_model(candidate.model_name)
+        client.get_registered_model(candidate.registered_model)
     except MlflowException:
-        client.create_registered_model(candidate.model_name)
+        client.create_registered_model(candidate.registered_model)
     existing = client.search_model_versions(
-        f"name = '{candidate.model_name}' and run_id = '{candidate.run_id}'"
+        f"name = '{candidate.registered_model}' and run_id = '{candidate.run_id}'"
     )
     if existing:
         version = existing[0].version
     else:
         version = mlflow.register_model(
             candidate.model_uri,
-            candidate.model_name,
+            candidate.registered_model,
             tags={"evaluation_key": candidate.evaluation_key, "score": str(candidate.score)},
         ).version
-    client.set_registered_model_alias(candidate.model_name, CHALLENGER, version)
+    client.set_registered_model_alias(candidate.registered_model, CHALLENGER, version)
     return str(version)
 
 
@@ -175,7 +175,7 @@ def gate(
     """Promote ``version`` to champion if it beats the champion (and, unless it is the
     baseline itself, the family baseline); log why on the run and the version."""
     client = MlflowClient()
-    champion_version, best = champion_score(candidate.model_name, candidate, rescore)
+    champion_version, best = champion_score(candidate.registered_model, candidate, rescore)
     if champion_version == version:
         reason, promoted = "already the champion", False
     elif not math.isfinite(candidate.score):
@@ -185,10 +185,12 @@ def gate(
     elif best is not None and not beats(candidate.score, best, config):
         reason, promoted = f"does not beat champion v{champion_version} ({best:.4f})", False
     else:
-        smoke_test(candidate.model_name, version)
+        smoke_test(candidate.registered_model, version)
         if champion_version is not None:
-            client.set_registered_model_alias(candidate.model_name, PREVIOUS, champion_version)
-        client.set_registered_model_alias(candidate.model_name, CHAMPION, version)
+            client.set_registered_model_alias(
+                candidate.registered_model, PREVIOUS, champion_version
+            )
+        client.set_registered_model_alias(candidate.registered_model, CHAMPION, version)
         if candidate.is_baseline:
             reason = "no model beats the family baseline, so the baseline is champion"
         else:
@@ -197,7 +199,7 @@ def gate(
             reason += "; first champion"
         promoted = True
     decision = GateDecision(
-        candidate.model_name,
+        candidate.registered_model,
         version,
         promoted,
         candidate.score,
@@ -221,10 +223,13 @@ def _log_decision(candidate: Candidate, decision: GateDecision, config: GateConf
             candidate.run_id, f"gate_champion_{config.metric}", decision.champion_score
         )
     client.set_model_version_tag(
-        decision.model_name, decision.version, "gate.decision", f"{verdict}: {decision.reason}"
+        decision.registered_model,
+        decision.version,
+        "gate.decision",
+        f"{verdict}: {decision.reason}",
     )
     client.set_model_version_tag(
-        decision.model_name, decision.version, "gate.metric", config.metric
+        decision.registered_model, decision.version, "gate.metric", config.metric
     )
     champion = (
         f"champion v{decision.champion_version} {decision.champion_score:.4f}"
@@ -232,7 +237,7 @@ def _log_decision(candidate: Candidate, decision: GateDecision, config: GateConf
         else "no champion before"
     )
     client.update_model_version(
-        decision.model_name,
+        decision.registered_model,
         decision.version,
         description=(
             f"{candidate.run_name}{' (the family baseline)' if candidate.is_baseline else ''}; "

@@ -5,6 +5,7 @@ Each is a plain function over the family contract; the flow in ``pipelines`` orc
 
 from __future__ import annotations
 
+import json
 import tempfile
 import threading
 import time
@@ -15,8 +16,9 @@ from typing import Any
 import mlflow
 import pandas as pd
 
-from components.core.config import FamilyConfig, ResolvedRun, config_digest, flatten
-from components.core.contract import Family, Prepared
+from components.core.config import ResolvedRun, config_digest, flatten
+from components.core.contract import Evaluation, Family, Prepared, Scores, Task
+from components.core.errors import UserError
 from components.core.plots import plot_learning_curves
 from components.core.registry import Candidate
 from components.core.tracking import git_commit, process_tags
@@ -34,30 +36,30 @@ DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "te
 _DATASETS_LOCK = threading.Lock()
 
 
-def experiment_name(family: Family, task: str) -> str:
+def experiment_name(family: Family[Any, Any, Any], task: str) -> str:
     """One experiment per task of a family: its runs share test data, so they compare."""
     return f"{family.name}-{task}"
 
 
-def ingest(family: Family, config: FamilyConfig, task: str, workspace: Path) -> DataVersion:
+def ingest(family: Family[Any, Any, Any], task: Task[Any], workspace: Path) -> DataVersion:
     """Materialise the task's raw table under ``data/raw`` and version ``data/`` with DVC."""
-    frame = family.load_table(config, task)
-    path = write_raw_table(frame, workspace, f"{family.name}-{task}")
+    frame = family.load_table(task)
+    path = write_raw_table(frame, workspace, f"{family.name}-{task.name}")
     return track_data(workspace, path)
 
 
 def read_raw(
-    family: Family, config: FamilyConfig, task: str, data: DataVersion, workspace: Path
+    family: Family[Any, Any, Any], task: Task[Any], data: DataVersion, workspace: Path
 ) -> pd.DataFrame:
     """Read an ingested table back as the family types it."""
-    return family.read_raw(workspace / data.path, config, task)
+    return family.read_raw(workspace / data.path, task)
 
 
 def validate(
-    family: Family, config: FamilyConfig, task: str, frame: pd.DataFrame, report_dir: Path
+    family: Family[Any, Any, Any], task: Task[Any], frame: pd.DataFrame, report_dir: Path
 ) -> Path:
     """Run the family suite; write its JSON result; raise ``DataValidationError`` on failure."""
-    return write_report(family.validate(frame, config, task), report_dir)
+    return write_report(family.validate(frame, task), report_dir)
 
 
 def write_report(report: ValidationReport, report_dir: Path) -> Path:
@@ -71,25 +73,24 @@ def write_report(report: ValidationReport, report_dir: Path) -> Path:
 
 
 def provenance_tags(
-    family: Family,
-    config: FamilyConfig,
+    family: Family[Any, Any, Any],
+    prepared: Prepared[Any],
     run: ResolvedRun,
-    prepared: Prepared,
     project_dir: Path,
     parent_run_id: str | None = None,
 ) -> dict[str, str]:
     """Tags every model run carries: what it is, what data, code and config produced it, and
     the pipeline run it nests under."""
-    data = prepared.data
+    config, data = prepared.config, prepared.data
     parent = {"mlflow.parentRunId": parent_run_id} if parent_run_id else {}
     gate = family.gate(config, run)
     return {
         "seqpipe.family": family.name,
         "seqpipe.kind": "model",
-        "seqpipe.task": prepared.task,
+        "seqpipe.task": prepared.task.name,
         "seqpipe.model": run.name,
         "seqpipe.baseline": str(family.is_baseline(run)).lower(),
-        "seqpipe.registered_model": family.registered_model(config, prepared.task, run),
+        "seqpipe.registered_model": family.registered_model(prepared.task, run),
         # The gate this run competes under: leaderboards rank by it without the config.
         GATE_METRIC_TAG: gate.metric,
         GATE_DIRECTION_TAG: "greater" if gate.greater_is_better else "less",
@@ -104,7 +105,7 @@ def provenance_tags(
     }
 
 
-def log_datasets(family: Family, prepared: Prepared) -> None:
+def log_datasets(family: Family[Any, Any, Any], prepared: Prepared[Any]) -> None:
     """Log each split as an MLflow dataset (the UI's Dataset column): named by task and split,
     its digest the raw file's, its source the DVC-tracked file."""
     import hashlib
@@ -120,7 +121,7 @@ def log_datasets(family: Family, prepared: Prepared) -> None:
             dataset = mlflow.data.from_pandas(
                 frame,
                 source=source,
-                name=f"{family.name}-{prepared.task}-{split}",
+                name=f"{family.name}-{prepared.task.name}-{split}",
                 # The raw file's version and the split: one digest per split of one version.
                 digest=hashlib.md5(f"{data.file_md5}:{split}".encode()).hexdigest()[:12],
             )
@@ -138,9 +139,8 @@ def log_datasets(family: Family, prepared: Prepared) -> None:
 
 
 def train(
-    family: Family,
-    prepared: Prepared,
-    config: FamilyConfig,
+    family: Family[Any, Any, Any],
+    prepared: Prepared[Any],
     run: ResolvedRun,
     experiment_id: str,
     parent_run_id: str | None,
@@ -157,7 +157,7 @@ def train(
     """
     from components.core.training import EpochMetrics  # Keras: loaded by training only
 
-    tags = provenance_tags(family, config, run, prepared, project_dir, parent_run_id)
+    tags = provenance_tags(family, prepared, run, project_dir, parent_run_id)
     tags |= {TRAIN_KEY_TAG: backup_dir.name} | (extra_tags or {})
     # A run cut short (killed, failed) resumes in its own MLflow run, as Keras resumes its
     # epochs from ``backup_dir``: the learning curve then holds every epoch. A RUNNING run is
@@ -175,15 +175,13 @@ def train(
     ) as active:
         if resumed:
             mlflow.set_tags(tags)
-        params = family.run_params(config, run, prepared)
+        params = family.run_params(prepared, run)
         mlflow.log_params(flatten(params))
         mlflow.log_dict(params, "config.json")
         log_datasets(family, prepared)
         started = time.perf_counter()
         try:
-            fitted = family.fit(
-                prepared, config, run, backup_dir, [EpochMetrics(), *(callbacks or [])]
-            )
+            fitted = family.fit(prepared, run, backup_dir, [EpochMetrics(), *(callbacks or [])])
         except Exception as error:  # the run ends FAILED; say why where users look
             mlflow.set_tag("seqpipe.error", f"{type(error).__name__}: {error}"[:5000])
             raise
@@ -196,13 +194,13 @@ def train(
             }
             for name, history in curves.items():
                 if history:
-                    title = f"{prepared.task} {run.key}: {name.replace('_', ' ')}"
+                    title = f"{prepared.task.name} {run.key}: {name.replace('_', ' ')}"
                     path = Path(scratch) / f"{name}.png"
                     mlflow.log_artifact(str(plot_learning_curves(history, title, path)))
         if log_model:
-            mlflow.set_tag(MODEL_URI_TAG, family.log_model(fitted, prepared).uri)
+            mlflow.set_tag(MODEL_URI_TAG, family.log_model(prepared, fitted).uri)
         else:
-            _log_evaluation(family, prepared, config, run, fitted.model, None)
+            _log_evaluation(family, prepared, run, fitted.model, None)
         return active.info.run_id
 
 
@@ -223,9 +221,8 @@ def logged_model_uri(run_id: str) -> str:
 
 
 def evaluate(
-    family: Family,
-    prepared: Prepared,
-    config: FamilyConfig,
+    family: Family[Any, Any, Any],
+    prepared: Prepared[Any],
     run: ResolvedRun,
     run_id: str,
     reference: dict[str, float] | None,
@@ -238,40 +235,82 @@ def evaluate(
     uri = logged_model_uri(run_id)
     model = mlflow.pyfunc.load_model(uri).unwrap_python_model()
     with mlflow.start_run(run_id=run_id):
-        metrics = _log_evaluation(family, prepared, config, run, model, reference)
+        metrics, evaluated_on = _log_evaluation(family, prepared, run, model, reference)
+    gate = family.gate(prepared.config, run)
     candidate = Candidate(
         run_id=run_id,
         run_name=run.key,
         model_uri=uri,
-        model_name=family.registered_model(config, prepared.task, run),
-        score=metrics[family.gate(config, run).metric],
+        registered_model=family.registered_model(prepared.task, run),
+        score=gate_score(metrics, gate.metric, run, prepared),
         # Without its baseline's scores (the baseline failed) a model cannot pass the gate.
-        baseline_score=metrics.get(family.run_floor_metric(config, run), float("nan")),
-        evaluation_key=family.evaluation_key(prepared, config, run),
+        baseline_score=metrics.get(gate.floor_metric, float("nan")),
+        evaluation_key=evaluation_key(prepared, evaluated_on),
         is_baseline=family.is_baseline(run),
         data_version=prepared.data.dvc_hash,
     )
     return candidate, metrics
 
 
-def _log_evaluation(
-    family: Family,
-    prepared: Prepared,
-    config: FamilyConfig,
+def evaluation_key(prepared: Prepared[Any], evaluated_on: dict[str, Any]) -> str:
+    """Identifies the test data a score was computed on: equal keys, comparable scores."""
+    key = {"data": prepared.data.file_md5, "task": prepared.task.name} | evaluated_on
+    return json.dumps(key, sort_keys=True)
+
+
+def assess(
+    family: Family[Any, Any, Any],
+    prepared: Prepared[Any],
     run: ResolvedRun,
     model: Any,
     reference: dict[str, float] | None,
-) -> dict[str, float]:
+    out_dir: Path,
+) -> tuple[Evaluation, Scores]:
+    """A model's scores and report as one evaluation (every metric and file a run logs),
+    and the scores themselves."""
+    scores = family.score(prepared, run, model)
+    report = family.report(prepared, run, model, scores, reference, out_dir)
+    return Evaluation(scores.metrics | report.metrics, report.artifacts), scores
+
+
+def _log_evaluation(
+    family: Family[Any, Any, Any],
+    prepared: Prepared[Any],
+    run: ResolvedRun,
+    model: Any,
+    reference: dict[str, float] | None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Assess a model and log it on the active run; the metrics and what they were computed
+    on."""
     with tempfile.TemporaryDirectory() as scratch:
-        evaluation = family.evaluate(prepared, config, run, model, reference, Path(scratch))
+        evaluation, scores = assess(family, prepared, run, model, reference, Path(scratch))
         mlflow.log_metrics(evaluation.metrics)
         for path in evaluation.artifacts:
             mlflow.log_artifact(str(path))
-    return evaluation.metrics
+    return evaluation.metrics, scores.evaluated_on
 
 
 def rescore(
-    family: Family, prepared: Prepared, config: FamilyConfig, run: ResolvedRun, model_uri: str
+    family: Family[Any, Any, Any], prepared: Prepared[Any], run: ResolvedRun, model_uri: str
 ) -> float:
-    """A registered model's gate metric on this flow's test data."""
-    return family.rescore(prepared, config, run, model_uri)
+    """A registered model's gate metric on this flow's test data (a champion trained on
+    other data): the same ``score`` as a new model's."""
+    model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    metric = family.gate(prepared.config, run).metric
+    return gate_score(family.score(prepared, run, model).metrics, metric, run, prepared)
+
+
+def gate_score(
+    metrics: dict[str, float], metric: str, run: ResolvedRun, prepared: Prepared[Any]
+) -> float:
+    """The gate metric among a model's metrics.
+
+    Raises:
+        UserError: if the configured gate metric is not one the family scores.
+    """
+    if metric not in metrics:
+        raise UserError(
+            f"gate metric {metric!r} is not scored for {run.key} on {prepared.task.name}; "
+            f"scored: {sorted(metrics)}; set gate.metric to one of them"
+        )
+    return metrics[metric]

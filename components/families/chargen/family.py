@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
+from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.chargen.config import (
-    ChargenConfig,
-    CorpusConfig,
-    ResolvedCharRun,
-)
+from components.families.chargen.config import ChargenConfig, ResolvedCharRun
 from components.families.chargen.models import BASELINE, NETWORKS
 from components.families.chargen.ngram import WittenBellModel
 from components.families.chargen.serving import (
@@ -34,10 +30,9 @@ DOCUMENT_SEPARATOR = " "  # between the documents of one split, as between words
 
 
 @dataclass(frozen=True)
-class PreparedCorpus(Prepared):
+class PreparedCorpus(Prepared[ChargenConfig]):
     """A validated corpus: each split's text, the vocabulary of the training text, and ids."""
 
-    corpus: CorpusConfig
     frame: pd.DataFrame
     texts: dict[str, str]  # split -> its documents' normalized text, joined
     vectorizer: CharVectorizer
@@ -55,10 +50,9 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
     """Text to more text, one character at a time; one registered model per corpus."""
 
     name = "chargen"
-    config_type = ChargenConfig
-    default_config = Path(__file__).with_name("chargen.yaml")
     leaderboard_columns = ("test_perplexity", "test_accuracy", "test_bits_per_char_baseline")
     baselines = (BASELINE,)
+    floor_metric = "test_bits_per_char_baseline"
 
     def tasks(self, config: ChargenConfig) -> list[str]:
         return [config.corpus.name]
@@ -66,53 +60,40 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
     def model_names(self) -> list[str]:
         return sorted([*NETWORKS, BASELINE])
 
-    def runs(self, config: ChargenConfig, names: list[str] | None) -> list[ResolvedCharRun]:
-        return config.runs(names)
-
     def baseline_runs(
         self, config: ChargenConfig, runs: list[ResolvedCharRun]
     ) -> list[ResolvedCharRun]:
         return [config.resolve({"name": BASELINE})] if runs else []
 
-    def registered_model(self, config: ChargenConfig, task: str, run: ResolvedCharRun) -> str:
-        return f"{self.name}-{task}"
-
-    def floor_metric(self, config: ChargenConfig) -> str:
-        return "test_bits_per_char_baseline"
-
     def check(self, config: ChargenConfig, runs: list[ResolvedCharRun]) -> None:
         super().check(config, runs)
         stateful_baseline = [run.key for run in runs if run.name == BASELINE and run.stateful]
         if stateful_baseline:
-            raise ValueError(f"the n-gram baseline has no state to carry: {stateful_baseline}")
+            raise UserError(f"the n-gram baseline has no state to carry: {stateful_baseline}")
 
-    def run_params(
-        self, config: ChargenConfig, run: ResolvedCharRun, prepared: PreparedCorpus
-    ) -> dict[str, Any]:
+    def run_params(self, prepared: PreparedCorpus, run: ResolvedCharRun) -> dict[str, Any]:
+        config = prepared.config
         data = {f"characters_{split}": len(prepared.texts[split]) for split in SPLITS}
-        corpus = {"corpus": prepared.corpus.model_dump(mode="json")}
+        corpus = {"corpus": config.corpus.model_dump(mode="json")}
         vocabulary = {"vocabulary_size": prepared.vectorizer.size}
         if run.name == BASELINE:
             model = {"model": run.name, "ngram": config.ngram.model_dump(mode="json")}
         else:
-            model = {"model": run.name} | run.model_dump(mode="json", exclude={"name"})
+            model = super().run_params(prepared, run)
             model["window"] = config.window.model_dump(mode="json")
         return model | corpus | data | vocabulary
 
-    def load_table(self, config: ChargenConfig, task: str) -> pd.DataFrame:
-        return load_corpus_table(config.corpus)
+    def load_table(self, task: Task[ChargenConfig]) -> pd.DataFrame:
+        return load_corpus_table(task.config.corpus)
 
-    def read_raw(self, path: Path, config: ChargenConfig, task: str) -> pd.DataFrame:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-
-    def validate(self, frame: pd.DataFrame, config: ChargenConfig, task: str) -> ValidationReport:
-        return validate_corpus_table(frame, config.corpus, task)
+    def validate(self, frame: pd.DataFrame, task: Task[ChargenConfig]) -> ValidationReport:
+        return validate_corpus_table(frame, task.config.corpus, task.name)
 
     def prepare(
-        self, frame: pd.DataFrame, config: ChargenConfig, task: str, data: DataVersion
+        self, frame: pd.DataFrame, task: Task[ChargenConfig], data: DataVersion
     ) -> PreparedCorpus:
         """Join each split's documents; learn the vocabulary from the training text only."""
-        corpus = config.corpus
+        corpus = task.config.corpus
         texts = {
             split: DOCUMENT_SEPARATOR.join(
                 normalize(text, corpus) for text in frame.loc[frame["split"] == split, "text"]
@@ -123,18 +104,16 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         return PreparedCorpus(
             task=task,
             data=data,
-            corpus=corpus,
             frame=frame.reset_index(drop=True),
             texts=texts,
             vectorizer=vectorizer,
             ids={split: vectorizer.transform(texts[split]) for split in SPLITS},
         )
 
-    def unfit_runs(
-        self, prepared: PreparedCorpus, config: ChargenConfig, runs: list[ResolvedCharRun]
-    ) -> dict[str, str]:
-        length = config.window.sequence_length
-        shift = config.window.shift or length
+    def unfit_runs(self, prepared: PreparedCorpus, runs: list[ResolvedCharRun]) -> dict[str, str]:
+        window = prepared.config.window
+        length = window.sequence_length
+        shift = window.shift or length
         train, validation = len(prepared.ids["train"]), len(prepared.ids["validation"])
         unfit = {}
         for run in runs:
@@ -160,11 +139,11 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
     def fit(
         self,
         prepared: PreparedCorpus,
-        config: ChargenConfig,
         run: ResolvedCharRun,
         backup_dir: Path,
         callbacks: list[Any],
     ) -> Fitted:
+        config = prepared.config
         params = configured_params(config.sampling)
         if run.name == BASELINE:
             ngram = WittenBellModel(config.ngram.order, prepared.vectorizer)
@@ -176,20 +155,15 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         history = network.fit(prepared.ids, config.window, backup_dir, callbacks)
         return Fitted(model=CharGeneratorModel.of(network, params), history=history)
 
-    def log_model(self, fitted: Fitted, prepared: PreparedCorpus) -> LoggedModel:
+    def log_model(self, prepared: PreparedCorpus, fitted: Fitted) -> LoggedModel:
         example = [prepared.texts["test"][:40]]
         return log_char_generator(fitted.model, example)
 
-    def evaluate(
-        self,
-        prepared: PreparedCorpus,
-        config: ChargenConfig,
-        run: ResolvedCharRun,
-        model: CharGeneratorModel,
-        reference: dict[str, float] | None,
-        out_dir: Path,
-    ) -> Evaluation:
-        scores = model.language_model.score(prepared.texts["test"], config.window.evaluation_window)
+    def score(
+        self, prepared: PreparedCorpus, run: ResolvedCharRun, model: CharGeneratorModel
+    ) -> Scores:
+        window = prepared.config.window.evaluation_window
+        scores = model.language_model.score(prepared.texts["test"], window)
         bits = scores.bits_per_char
         metrics = {
             "test_bits_per_char": bits,
@@ -198,13 +172,31 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         }
         if scores.accuracy is not None:
             metrics["test_accuracy"] = scores.accuracy
+        evaluated_on = {
+            "test_characters": len(prepared.texts["test"]),
+            "lowercase": prepared.config.corpus.lowercase,
+            "evaluation_window": window,
+        }
+        return Scores(metrics, evaluated_on)
+
+    def report(
+        self,
+        prepared: PreparedCorpus,
+        run: ResolvedCharRun,
+        model: CharGeneratorModel,
+        scores: Scores,
+        reference: dict[str, float] | None,
+        out_dir: Path,
+    ) -> Evaluation:
+        bits = scores.metrics["test_bits_per_char"]
+        metrics = {}
         # The n-gram's score beside every model's; the baseline's own run holds its own.
-        baseline = reference if reference is not None else metrics
+        baseline = reference if reference is not None else scores.metrics
         if reference is not None or self.is_baseline(run):
             metrics["test_bits_per_char_baseline"] = baseline["test_bits_per_char"]
             metrics["test_bits_per_char_vs_baseline"] = bits / baseline["test_bits_per_char"]
         samples = out_dir / "samples.txt"
-        samples.write_text(self._samples(model, config, run, bits))
+        samples.write_text(self._samples(model, prepared.config, run, bits))
         return Evaluation(metrics, [samples])
 
     @staticmethod
@@ -224,27 +216,3 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
                     "",
                 ]
         return "\n".join(lines)
-
-    def rescore(
-        self, prepared: PreparedCorpus, config: ChargenConfig, run: ResolvedCharRun, model_uri: str
-    ) -> float:
-        import mlflow
-
-        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
-        return model.language_model.score(
-            prepared.texts["test"], config.window.evaluation_window
-        ).bits_per_char
-
-    def evaluation_key(
-        self, prepared: PreparedCorpus, config: ChargenConfig, run: ResolvedCharRun
-    ) -> str:
-        return json.dumps(
-            {
-                "data": prepared.data.file_md5,
-                "task": prepared.task,
-                "test_characters": len(prepared.texts["test"]),
-                "lowercase": prepared.corpus.lowercase,
-                "evaluation_window": config.window.evaluation_window,
-            },
-            sort_keys=True,
-        )

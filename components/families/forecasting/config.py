@@ -14,7 +14,6 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
-    path_resolved,
 )
 
 
@@ -152,6 +151,3 @@ class ForecastingConfig(FamilyConfig[ForecastRun]):
     training: TrainingConfig = TrainingConfig()
     order_search: SarimaGrid = SarimaGrid()  # sarima_search
     gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)
-
-    def resolve_paths(self, base: Path) -> ForecastingConfig:
-        return self.model_copy(update={"dataset": path_resolved(self.dataset, base)})

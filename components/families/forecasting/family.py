@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
 from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
@@ -36,7 +37,7 @@ BASELINE = "naive_seasonal"
 
 
 @dataclass(frozen=True)
-class PreparedSeries(Prepared):
+class PreparedSeries(Prepared[ForecastingConfig]):
     """A validated series with everything the models share."""
 
     frame: pd.DataFrame
@@ -54,15 +55,40 @@ class PreparedSeries(Prepared):
         }
         return {split: self.frame.iloc[low:high] for split, (low, high) in bounds.items()}
 
+    def target(self) -> np.ndarray:
+        """The series itself, in its own units."""
+        return self.frame[self.config.dataset.target_column].to_numpy("float32")
+
+    def test_origins(self, horizon: int) -> np.ndarray:
+        """Origins scored on the test split: the same for every model of a horizon."""
+        return self.positions.origins("test", horizon, self.config.window)
+
+
+@dataclass(frozen=True)
+class ForecastOutputs:
+    """What a model forecast on the test days, beside the truth and the naive forecast."""
+
+    origins: np.ndarray
+    actual: np.ndarray  # (origins, horizon)
+    predicted: np.ndarray
+    naive: np.ndarray
+
+
+@lru_cache(maxsize=256)
+def _specification(run: ForecastRun, window: int, seasonal_period: int) -> tuple[int, str]:
+    """A run's forecaster as configured, untrained: the history it needs and its params
+    (JSON), for the checks and params that come before training builds the real one."""
+    forecaster = make_forecaster(run, window, seasonal_period)
+    return forecaster.min_history, json.dumps(forecaster.describe())
+
 
 class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
     """Forecasts of one series, 1 or more periods ahead, registered per horizon."""
 
     name = "forecasting"
-    config_type = ForecastingConfig
-    default_config = Path(__file__).with_name("forecasting.yaml")
     leaderboard_columns = ("test_mae_vs_naive", "test_rmse")
     baselines = (BASELINE,)
+    floor_metric = "test_mae_naive"
     unit_param = "unit"
 
     def tasks(self, config: ForecastingConfig) -> list[str]:
@@ -70,9 +96,6 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
 
     def model_names(self) -> list[str]:
         return sorted(FORECASTERS)
-
-    def runs(self, config: ForecastingConfig, names: list[str] | None) -> list[ForecastRun]:
-        return config.runs(names)
 
     def baseline_runs(
         self, config: ForecastingConfig, runs: list[ForecastRun]
@@ -83,17 +106,13 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             for horizon in horizons
         ]
 
-    def registered_model(self, config: ForecastingConfig, task: str, run: ForecastRun) -> str:
+    def registered_model(self, task: Task[ForecastingConfig], run: ForecastRun) -> str:
         suffix = "" if run.horizon == 1 else f"-h{run.horizon}"
-        return f"{self.name}-{task}{suffix}"
+        return f"{self.name}-{task.name}{suffix}"
 
-    def floor_metric(self, config: ForecastingConfig) -> str:
-        return "test_mae_naive"
-
-    def run_params(
-        self, config: ForecastingConfig, run: ForecastRun, prepared: PreparedSeries
-    ) -> dict[str, Any]:
-        forecaster = make_forecaster(run, config.window, prepared.seasonal_period)
+    def run_params(self, prepared: PreparedSeries, run: ForecastRun) -> dict[str, Any]:
+        config = prepared.config
+        _, described = _specification(run, config.window, prepared.seasonal_period)
         return {
             "model": run.name,
             "horizon": run.horizon,
@@ -108,23 +127,21 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             "seasonal_period": prepared.seasonal_period,
             "covariates": len(prepared.covariates) if run.features == "multivariate" else 0,
             "n_train_rows": prepared.positions.train_end - prepared.positions.start,
-            **forecaster.describe(),
+            **json.loads(described),
         }
 
-    def load_table(self, config: ForecastingConfig, task: str) -> pd.DataFrame:
-        return load_series_table(config.dataset)
+    def load_table(self, task: Task[ForecastingConfig]) -> pd.DataFrame:
+        return load_series_table(task.config.dataset)
 
-    def read_raw(self, path: Path, config: ForecastingConfig, task: str) -> pd.DataFrame:
+    def read_raw(self, path: Path, task: Task[ForecastingConfig]) -> pd.DataFrame:
         frame = read_table_file(path)  # written by ingest: UTF-8, ISO dates
-        date = config.dataset.date_column
+        date = task.config.dataset.date_column
         if date in frame:
             frame[date] = pd.to_datetime(frame[date], errors="coerce")
         return frame
 
-    def validate(
-        self, frame: pd.DataFrame, config: ForecastingConfig, task: str
-    ) -> ValidationReport:
-        dataset = config.dataset
+    def validate(self, frame: pd.DataFrame, task: Task[ForecastingConfig]) -> ValidationReport:
+        dataset = task.config.dataset
         covariates = covariate_columns(frame, dataset)
         try:
             frequency = infer_frequency(frame[dataset.date_column], dataset.frequency)
@@ -133,8 +150,9 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         return validate_series_table(frame, dataset, covariates, frequency)
 
     def prepare(
-        self, frame: pd.DataFrame, config: ForecastingConfig, task: str, data: DataVersion
+        self, frame: pd.DataFrame, task: Task[ForecastingConfig], data: DataVersion
     ) -> PreparedSeries:
+        config = task.config
         dataset = config.dataset
         frequency = infer_frequency(frame[dataset.date_column], dataset.frequency)
         return PreparedSeries(
@@ -147,27 +165,22 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             positions=split_positions(frame[dataset.date_column], config.split),
         )
 
-    def unfit_runs(
-        self, prepared: PreparedSeries, config: ForecastingConfig, runs: list[ForecastRun]
-    ) -> dict[str, str]:
+    def unfit_runs(self, prepared: PreparedSeries, runs: list[ForecastRun]) -> dict[str, str]:
+        window = prepared.config.window
         problems = {}
         for run in runs:
-            minimum = make_forecaster(run, config.window, prepared.seasonal_period).min_history
+            minimum, _ = _specification(run, window, prepared.seasonal_period)
             try:
                 for part in ("train", "validation", "test"):
-                    prepared.positions.origins(part, run.horizon, max(config.window, minimum))
+                    prepared.positions.origins(part, run.horizon, max(window, minimum))
             except UserError as error:
                 problems[run.key] = str(error)
         return problems
 
     def fit(
-        self,
-        prepared: PreparedSeries,
-        config: ForecastingConfig,
-        run: ForecastRun,
-        backup_dir: Path,
-        callbacks: list[Any],
+        self, prepared: PreparedSeries, run: ForecastRun, backup_dir: Path, callbacks: list[Any]
     ) -> Fitted:
+        config = prepared.config
         spec = feature_spec(config.dataset, prepared.covariates, prepared.frequency, run)
         features = build_features(prepared.frame, spec)
         forecaster = make_forecaster(run, config.window, prepared.seasonal_period)
@@ -180,7 +193,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         )
         return Fitted(model=ForecastingModel.of(forecaster, spec), history=history)
 
-    def log_model(self, fitted: Fitted, prepared: PreparedSeries) -> LoggedModel:
+    def log_model(self, prepared: PreparedSeries, fitted: Fitted) -> LoggedModel:
         model: ForecastingModel = fitted.model
         spec = model.spec
         rows = max(model.forecaster.min_history, getattr(model.forecaster, "window", 0))
@@ -192,19 +205,11 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         )
         return log_forecaster(model, example)
 
-    def evaluate(
-        self,
-        prepared: PreparedSeries,
-        config: ForecastingConfig,
-        run: ForecastRun,
-        model: ForecastingModel,
-        reference: dict[str, float] | None,
-        out_dir: Path,
-    ) -> Evaluation:
-        origins = self._origins(prepared, config, run)
-        predicted = model.forecast_origins(prepared.frame, origins)
-        target = prepared.frame[config.dataset.target_column].to_numpy("float32")
+    def score(self, prepared: PreparedSeries, run: ForecastRun, model: ForecastingModel) -> Scores:
+        origins = prepared.test_origins(run.horizon)
+        target = prepared.target()
         actual = target_matrix(target, run.horizon)[origins]
+        predicted = model.forecast_origins(prepared.frame, origins)
         naive = NaiveSeasonal(prepared.seasonal_period, run.horizon).predict(
             target[:, None], origins
         )
@@ -221,56 +226,41 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         if run.horizon > 1:
             per_step = np.mean(np.abs(predicted - actual), axis=0)
             metrics |= {f"test_mae_step_{step + 1}": float(v) for step, v in enumerate(per_step)}
-        dates = prepared.frame[config.dataset.date_column].to_numpy()[origins + 1]
+        evaluated_on = {"horizon": run.horizon, "origins": [int(origins[0]), int(origins[-1])]}
+        outputs = ForecastOutputs(origins, actual, predicted, naive)
+        return Scores(metrics, evaluated_on, outputs)
+
+    def report(
+        self,
+        prepared: PreparedSeries,
+        run: ForecastRun,
+        model: ForecastingModel,
+        scores: Scores,
+        reference: dict[str, float] | None,
+        out_dir: Path,
+    ) -> Evaluation:
+        dataset = prepared.config.dataset
+        made: ForecastOutputs = scores.outputs
+        dates = prepared.frame[dataset.date_column].to_numpy()[made.origins + 1]
         span = out_dir / "test_span.json"
         span.write_text(
             json.dumps(
                 {
-                    "origins": [int(o) for o in origins[[0, -1]]],
+                    "origins": [int(o) for o in made.origins[[0, -1]]],
                     "first_day": str(dates[0])[:10],
                     "last_day": str(dates[-1])[:10],
                 }
             )
         )
+        metrics = scores.metrics
         plot = plot_forecast(
             dates,
-            actual[:, 0],
-            predicted[:, 0],
-            naive[:, 0],
-            f"{run.key}: test MAE {scores['mae']:.3f} ({metrics['test_mae_vs_naive']:.2f} x naive)",
+            made.actual[:, 0],
+            made.predicted[:, 0],
+            made.naive[:, 0],
+            f"{run.key}: test MAE {metrics['test_mae']:.3f} "
+            f"({metrics['test_mae_vs_naive']:.2f} x naive)",
             out_dir / "forecast_vs_actual.png",
-            unit=config.dataset.unit or config.dataset.target_column,
+            unit=dataset.unit or dataset.target_column,
         )
-        return Evaluation(metrics, [plot, span])
-
-    def rescore(
-        self, prepared: PreparedSeries, config: ForecastingConfig, run: ForecastRun, model_uri: str
-    ) -> float:
-        import mlflow
-
-        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
-        origins = self._origins(prepared, config, run)
-        target = prepared.frame[config.dataset.target_column].to_numpy("float32")
-        actual = target_matrix(target, run.horizon)[origins]
-        scores = regression_metrics(actual, model.forecast_origins(prepared.frame, origins))
-        return scores[config.gate.metric.removeprefix("test_")]
-
-    def evaluation_key(
-        self, prepared: PreparedSeries, config: ForecastingConfig, run: ForecastRun
-    ) -> str:
-        span = self._origins(prepared, config, run)
-        return json.dumps(
-            {
-                "data": prepared.data.file_md5,
-                "horizon": run.horizon,
-                "origins": [int(span[0]), int(span[-1])],
-            },
-            sort_keys=True,
-        )
-
-    @staticmethod
-    def _origins(
-        prepared: PreparedSeries, config: ForecastingConfig, run: ForecastRun
-    ) -> np.ndarray:
-        """Origins scored on the test split: the same for every model of a horizon."""
-        return prepared.positions.origins("test", run.horizon, config.window)
+        return Evaluation({}, [plot, span])

@@ -13,7 +13,6 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
-    path_resolved,
 )
 
 ImageSource = Literal["digits", "npz", "png_folder", "mnist", "fashion_mnist"]
@@ -114,6 +113,3 @@ class ImagesConfig(FamilyConfig[ResolvedImageRun]):
     gate: GateConfig = GateConfig(metric="test_recon_mse", greater_is_better=False)
     # ... and the generators' (generator-<dataset>): two registered models, two metrics.
     generator_gate: GateConfig = GateConfig(metric="test_fid", greater_is_better=False)
-
-    def resolve_paths(self, base: Path) -> ImagesConfig:
-        return self.model_copy(update={"dataset": path_resolved(self.dataset, base)})

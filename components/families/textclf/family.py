@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +10,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.contract import (
+    Evaluation,
+    Family,
+    Fitted,
+    Gate,
+    LoggedModel,
+    Prepared,
+    Scores,
+    Task,
+)
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.textclf.config import (
-    ResolvedTextRun,
-    TextclfConfig,
-    TextTask,
-)
+from components.families.textclf.config import ResolvedTextRun, TextclfConfig, TextTask
 from components.families.textclf.metrics import (
     classification_metrics,
     majority_class,
@@ -40,14 +44,18 @@ OPTIMIZER_STUDY = "optimizers"
 
 
 @dataclass(frozen=True)
-class PreparedText(Prepared):
+class PreparedText(Prepared[TextclfConfig]):
     """A validated task table, its vectorizer fitted on the training split, and token ids."""
 
-    task_config: TextTask
     frame: pd.DataFrame
     vectorizer: WordVectorizer
     ids: dict[str, np.ndarray]  # split -> padded token ids
     targets: dict[str, np.ndarray]  # split -> label ids (positions in task_config.labels)
+
+    @property
+    def task_config(self) -> TextTask:
+        """The task's section of the config: its source, labels and vectorizer."""
+        return self.config.tasks[self.task.name]
 
     def texts(self, split: str) -> list[str]:
         """The raw texts of one split, in table order."""
@@ -62,10 +70,9 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
     """Texts to labels, one registered model per task of the config."""
 
     name = "textclf"
-    config_type = TextclfConfig
-    default_config = Path(__file__).with_name("textclf.yaml")
     leaderboard_columns = ("test_accuracy", "test_macro_f1_baseline")
     baselines = (BASELINE,)
+    floor_metric = "test_macro_f1_baseline"
     studies = (OPTIMIZER_STUDY,)
 
     def tasks(self, config: TextclfConfig) -> list[str]:
@@ -74,26 +81,20 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
     def model_names(self) -> list[str]:
         return sorted([*CLASSIFIERS, BASELINE])
 
-    def runs(self, config: TextclfConfig, names: list[str] | None) -> list[ResolvedTextRun]:
-        return config.runs(names)
-
     def baseline_runs(
         self, config: TextclfConfig, runs: list[ResolvedTextRun]
     ) -> list[ResolvedTextRun]:
         return [config.resolve({"name": BASELINE})] if runs else []
 
-    def registered_model(self, config: TextclfConfig, task: str, run: ResolvedTextRun) -> str:
-        return f"{self.name}-{task}"
-
-    def floor_metric(self, config: TextclfConfig) -> str:
-        return {
+    def gate(self, config: TextclfConfig, run: ResolvedTextRun) -> Gate:
+        floor = {
             "tfidf_logreg": "test_macro_f1_baseline",
             "majority_class": "test_macro_f1_majority",
         }[config.gate_baseline]
+        return Gate.of(config.gate, floor)
 
-    def run_params(
-        self, config: TextclfConfig, run: ResolvedTextRun, prepared: PreparedText
-    ) -> dict[str, Any]:
+    def run_params(self, prepared: PreparedText, run: ResolvedTextRun) -> dict[str, Any]:
+        config = prepared.config
         data = {f"n_{split}": len(prepared.targets[split]) for split in SPLITS}
         task = {"task": prepared.task_config.model_dump(mode="json")}
         if run.name == BASELINE:
@@ -114,26 +115,21 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             {"pretraining": config.pretraining.model_dump(mode="json")} if run.pretrained else {}
         )
         vocabulary = {"vocabulary_learned": prepared.vectorizer.size}
-        model = {"model": run.name} | run.model_dump(mode="json", exclude={"name"})
-        return model | pretraining | task | data | vocabulary
+        return super().run_params(prepared, run) | pretraining | task | data | vocabulary
 
-    def load_table(self, config: TextclfConfig, task: str) -> pd.DataFrame:
-        return load_text_table(config.tasks[task])
+    def load_table(self, task: Task[TextclfConfig]) -> pd.DataFrame:
+        return load_text_table(task.config.tasks[task.name])
 
-    def read_raw(self, path: Path, config: TextclfConfig, task: str) -> pd.DataFrame:
-        # Only an empty field is missing: a review may say "NA".
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-
-    def validate(self, frame: pd.DataFrame, config: TextclfConfig, task: str) -> ValidationReport:
-        return validate_text_table(frame, config.tasks[task], task)
+    def validate(self, frame: pd.DataFrame, task: Task[TextclfConfig]) -> ValidationReport:
+        return validate_text_table(frame, task.config.tasks[task.name], task.name)
 
     def prepare(
-        self, frame: pd.DataFrame, config: TextclfConfig, task: str, data: DataVersion
+        self, frame: pd.DataFrame, task: Task[TextclfConfig], data: DataVersion
     ) -> PreparedText:
         """Fit the vectorizer on the training texts only, then turn every split into ids."""
         from components.families.textclf.vectorizer import WordVectorizer
 
-        settings = config.tasks[task]
+        settings = task.config.tasks[task.name]
         label_ids = {label: index for index, label in enumerate(settings.labels)}
         texts = {split: frame.loc[frame["split"] == split, "text"].tolist() for split in SPLITS}
         vectorizer = WordVectorizer(
@@ -143,7 +139,6 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         return PreparedText(
             task=task,
             data=data,
-            task_config=settings,
             frame=frame.reset_index(drop=True),
             vectorizer=vectorizer,
             ids={split: vectorizer.transform(texts[split]) for split in SPLITS},
@@ -154,13 +149,9 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         )
 
     def fit(
-        self,
-        prepared: PreparedText,
-        config: TextclfConfig,
-        run: ResolvedTextRun,
-        backup_dir: Path,
-        callbacks: list[Any],
+        self, prepared: PreparedText, run: ResolvedTextRun, backup_dir: Path, callbacks: list[Any]
     ) -> Fitted:
+        config = prepared.config
         labels = prepared.task_config.labels
         if run.name == BASELINE:
             baseline = TfidfBaseline(
@@ -187,18 +178,12 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         )
         return Fitted(model=TextClassifierModel.of(classifier), history=history, phases=phases)
 
-    def log_model(self, fitted: Fitted, prepared: PreparedText) -> LoggedModel:
+    def log_model(self, prepared: PreparedText, fitted: Fitted) -> LoggedModel:
         return log_text_classifier(fitted.model, prepared.texts("test")[:EXAMPLE_TEXTS])
 
-    def evaluate(
-        self,
-        prepared: PreparedText,
-        config: TextclfConfig,
-        run: ResolvedTextRun,
-        model: TextClassifierModel,
-        reference: dict[str, float] | None,
-        out_dir: Path,
-    ) -> Evaluation:
+    def score(
+        self, prepared: PreparedText, run: ResolvedTextRun, model: TextClassifierModel
+    ) -> Scores:
         labels = prepared.task_config.labels
         actual = prepared.targets["test"]
         probabilities = self._probabilities(model, prepared)
@@ -211,9 +196,26 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             "test_macro_f1_majority": guess["macro_f1"],
             "test_texts": float(len(actual)),
         }
+        return Scores(metrics, {"test_texts": len(actual)}, probabilities)
+
+    def report(
+        self,
+        prepared: PreparedText,
+        run: ResolvedTextRun,
+        model: TextClassifierModel,
+        scores: Scores,
+        reference: dict[str, float] | None,
+        out_dir: Path,
+    ) -> Evaluation:
+        labels = prepared.task_config.labels
+        actual = prepared.targets["test"]
+        probabilities: np.ndarray = scores.outputs
+        metrics = {}
         # The TF-IDF baseline's scores beside every model's; the baseline's run holds its own.
         baseline = (
-            reference if reference is not None else (metrics if self.is_baseline(run) else {})
+            reference
+            if reference is not None
+            else (scores.metrics if self.is_baseline(run) else {})
         )
         if baseline:
             metrics["test_accuracy_baseline"] = baseline["test_accuracy"]
@@ -225,7 +227,8 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             actual,
             probabilities.argmax(axis=1),
             labels,
-            f"{prepared.task} {run.key}: macro-F1 {scores['macro_f1']:.3f}{compared}",
+            f"{prepared.task.name} {run.key}: macro-F1 {scores.metrics['test_macro_f1']:.3f}"
+            f"{compared}",
             out_dir / "confusion_matrix.png",
         )
         wrong = out_dir / "misclassified.json"
@@ -235,30 +238,6 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             )
         )
         return Evaluation(metrics, [confusion, wrong])
-
-    def rescore(
-        self, prepared: PreparedText, config: TextclfConfig, run: ResolvedTextRun, model_uri: str
-    ) -> float:
-        import mlflow
-
-        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
-        probabilities = self._probabilities(model, prepared)
-        scores = classification_metrics(
-            prepared.targets["test"], probabilities.argmax(axis=1), prepared.task_config.labels
-        )
-        return scores[config.gate.metric.removeprefix("test_")]
-
-    def evaluation_key(
-        self, prepared: PreparedText, config: TextclfConfig, run: ResolvedTextRun
-    ) -> str:
-        return json.dumps(
-            {
-                "data": prepared.data.file_md5,
-                "task": prepared.task,
-                "test_texts": len(prepared.targets["test"]),
-            },
-            sort_keys=True,
-        )
 
     @staticmethod
     def _probabilities(model: TextClassifierModel, prepared: PreparedText) -> np.ndarray:

@@ -20,11 +20,7 @@ from components.core.training import (
     seed_everything,
     write_text_atomically,
 )
-from components.families.textclf.config import (
-    PretrainingConfig,
-    ResolvedTextRun,
-    TextArchitecture,
-)
+from components.families.textclf.config import PretrainingConfig, ResolvedTextRun, TextArchitecture
 from components.families.textclf.models import CLASSIFIERS
 from components.families.textclf.vectorizer import WordVectorizer, as_string_array
 

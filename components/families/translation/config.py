@@ -14,7 +14,6 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
-    path_resolved,
 )
 from components.families.translation.dates import DATE_FORMATS
 
@@ -111,7 +110,3 @@ class TranslationConfig(FamilyConfig[ResolvedTranslationRun]):
     decoding: DecodingConfig = DecodingConfig()
     attention_examples: int = Field(4, ge=0)  # test inputs drawn as attention heatmaps
     gate: GateConfig = GateConfig(metric="test_exact_match", greater_is_better=True, margin=0.0)
-
-    def resolve_paths(self, base: Path) -> TranslationConfig:
-        tasks = {name: path_resolved(task, base) for name, task in self.tasks.items()}
-        return self.model_copy(update={"tasks": tasks})

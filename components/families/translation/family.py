@@ -3,7 +3,6 @@ attention, greedy and beam search."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared
+from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.translation.config import (
@@ -27,11 +26,7 @@ from components.families.translation.models import (
     VECTOR_TO_SEQUENCE,
     translator_entry,
 )
-from components.families.translation.serving import (
-    VECTOR_COLUMNS,
-    TranslationModel,
-    log_translator,
-)
+from components.families.translation.serving import VECTOR_COLUMNS, TranslationModel, log_translator
 from components.families.translation.sources import load_pairs_table
 from components.families.translation.suite import validate_pairs_table
 
@@ -45,13 +40,17 @@ MISTAKES = 100  # wrong test translations listed in mistakes.json
 
 
 @dataclass(frozen=True)
-class PreparedPairs(Prepared):
+class PreparedPairs(Prepared[TranslationConfig]):
     """A validated pairs table and the vectorizers fitted on its training split."""
 
-    task_config: PairsTask
     frame: pd.DataFrame
     source_vectorizer: SequenceVectorizer
     target_vectorizer: SequenceVectorizer
+
+    @property
+    def task_config(self) -> PairsTask:
+        """The task's section of the config: its source, sizes and vectorizer."""
+        return self.config.tasks[self.task.name]
 
     def rows(self, split: str) -> pd.DataFrame:
         return self.frame.loc[self.frame["split"] == split]
@@ -75,10 +74,9 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
     which reads no source text, under its own name)."""
 
     name = "translation"
-    config_type = TranslationConfig
-    default_config = Path(__file__).with_name("translation.yaml")
     leaderboard_columns = ("test_token_accuracy", "test_exact_match_baseline")
     baselines = (BASELINE,)
+    floor_metric = "test_exact_match_baseline"
 
     def tasks(self, config: TranslationConfig) -> list[str]:
         return list(config.tasks)
@@ -86,34 +84,22 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
     def model_names(self) -> list[str]:
         return sorted(TRANSLATORS)
 
-    def runs(
-        self, config: TranslationConfig, names: list[str] | None
-    ) -> list[ResolvedTranslationRun]:
-        return config.runs(names)
-
     def baseline_runs(
         self, config: TranslationConfig, runs: list[ResolvedTranslationRun]
     ) -> list[ResolvedTranslationRun]:
         reads_text = any(translator_entry(run.name).reads == "text" for run in runs)
         return [config.resolve({"name": BASELINE})] if reads_text else []
 
-    def registered_model(
-        self, config: TranslationConfig, task: str, run: ResolvedTranslationRun
-    ) -> str:
+    def registered_model(self, task: Task[TranslationConfig], run: ResolvedTranslationRun) -> str:
         # It reads (year, month, day), not text: it cannot serve the task's requests.
         suffix = "-vec2seq" if run.name == VECTOR_TO_SEQUENCE else ""
-        return f"{self.name}-{task}{suffix}"
+        return f"{self.name}-{task.name}{suffix}"
 
-    def floor_metric(self, config: TranslationConfig) -> str:
-        return "test_exact_match_baseline"
-
-    def run_params(
-        self, config: TranslationConfig, run: ResolvedTranslationRun, prepared: PreparedPairs
-    ) -> dict[str, Any]:
+    def run_params(self, prepared: PreparedPairs, run: ResolvedTranslationRun) -> dict[str, Any]:
         return (
-            {"model": run.name, "reads": translator_entry(run.name).reads}
-            | run.model_dump(mode="json", exclude={"name"})
-            | {"decoding": config.decoding.model_dump(mode="json")}
+            super().run_params(prepared, run)
+            | {"reads": translator_entry(run.name).reads}
+            | {"decoding": prepared.config.decoding.model_dump(mode="json")}
             | {"task": prepared.task_config.model_dump(mode="json")}
             | {f"n_{split}": len(prepared.rows(split)) for split in SPLITS}
             | {
@@ -122,41 +108,31 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
             }
         )
 
-    def load_table(self, config: TranslationConfig, task: str) -> pd.DataFrame:
-        return load_pairs_table(config.tasks[task])
+    def load_table(self, task: Task[TranslationConfig]) -> pd.DataFrame:
+        return load_pairs_table(task.config.tasks[task.name])
 
-    def read_raw(self, path: Path, config: TranslationConfig, task: str) -> pd.DataFrame:
-        # Only an empty field is missing: "NA" or "None" may be a sentence.
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-
-    def validate(
-        self, frame: pd.DataFrame, config: TranslationConfig, task: str
-    ) -> ValidationReport:
-        return validate_pairs_table(frame, config.tasks[task], task)
+    def validate(self, frame: pd.DataFrame, task: Task[TranslationConfig]) -> ValidationReport:
+        return validate_pairs_table(frame, task.config.tasks[task.name], task.name)
 
     def prepare(
-        self, frame: pd.DataFrame, config: TranslationConfig, task: str, data: DataVersion
+        self, frame: pd.DataFrame, task: Task[TranslationConfig], data: DataVersion
     ) -> PreparedPairs:
         """Fit each side's vectorizer on the training pairs only."""
         from components.families.translation.vectorizer import SequenceVectorizer
 
-        settings = config.tasks[task]
+        settings = task.config.tasks[task.name]
         train = frame.loc[frame["split"] == "train"]
         level, size = settings.vectorizer.level, settings.vectorizer.vocabulary_size
         return PreparedPairs(
             task=task,
             data=data,
-            task_config=settings,
             frame=frame.reset_index(drop=True),
             source_vectorizer=SequenceVectorizer(level, size).fit(train["source"].tolist()),
             target_vectorizer=SequenceVectorizer(level, size).fit(train["target"].tolist()),
         )
 
     def unfit_runs(
-        self,
-        prepared: PreparedPairs,
-        config: TranslationConfig,
-        runs: list[ResolvedTranslationRun],
+        self, prepared: PreparedPairs, runs: list[ResolvedTranslationRun]
     ) -> dict[str, str]:
         if prepared.task_config.source == "dates":
             return {}
@@ -169,7 +145,6 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
     def fit(
         self,
         prepared: PreparedPairs,
-        config: TranslationConfig,
         run: ResolvedTranslationRun,
         backup_dir: Path,
         callbacks: list[Any],
@@ -183,7 +158,7 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
             prepared.target_vectorizer,
             lengths.source_length,
             lengths.target_length,
-            config.decoding,
+            prepared.config.decoding,
             output="iso_date" if prepared.task_config.source == "dates" else "text",
         )
         parts = ("train", "validation")
@@ -195,30 +170,64 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
         )
         return Fitted(model=TranslationModel.of(translator), history=history)
 
-    def log_model(self, fitted: Fitted, prepared: PreparedPairs) -> LoggedModel:
+    def log_model(self, prepared: PreparedPairs, fitted: Fitted) -> LoggedModel:
         reads = fitted.model.translator.reads
         return log_translator(fitted.model, _head(prepared.inputs("test", reads), EXAMPLE_INPUTS))
 
-    def evaluate(
+    def score(
+        self, prepared: PreparedPairs, run: ResolvedTranslationRun, model: TranslationModel
+    ) -> Scores:
+        """Every test metric but the floor, the same for a new model and a champion trained
+        on other data: outputs are read with the translator's own vocabulary."""
+        from components.families.translation.metrics import (
+            corpus_scores,
+            exact_match_by_group,
+            sequence_metrics,
+        )
+
+        translator = model.translator
+        decoding = prepared.config.decoding
+        test = prepared.rows("test")
+        translations, decoded = translator.translate(
+            prepared.inputs("test", translator.reads), decoding.beam_width
+        )
+        target = translator.target_vectorizer
+        outputs = [target.decode_tokens(ids) for ids in decoded.ids]
+        wanted = [target.split(text) for text in test["target"]]
+        metrics = {
+            f"test_{name}": value for name, value in sequence_metrics(outputs, wanted).items()
+        }
+        metrics |= {
+            "test_log_probability": float(np.mean(decoded.log_probability)),
+            "test_pairs": float(len(test)),
+        }
+        if translator.reads == "text":
+            by_format = exact_match_by_group(outputs, wanted, test["format"].tolist())
+            metrics |= {f"test_exact_match_{name}": value for name, value in by_format.items()}
+        if target.level == "word":
+            references = [target.join(tokens) for tokens in wanted]
+            scores = corpus_scores(translations, references)
+            metrics |= {f"test_{name}": value for name, value in scores.items()}
+        evaluated_on = {"test_pairs": len(test), "decoding": decoding.model_dump(mode="json")}
+        outputs_made = TranslatedTest(translations, outputs, wanted, decoded)
+        return Scores(metrics, evaluated_on, outputs_made)
+
+    def report(
         self,
         prepared: PreparedPairs,
-        config: TranslationConfig,
         run: ResolvedTranslationRun,
         model: TranslationModel,
+        scores: Scores,
         reference: dict[str, float] | None,
         out_dir: Path,
     ) -> Evaluation:
-        translator = model.translator
-        scored = _score_test(prepared, config, translator)
-        metrics = scored.metrics
-        metrics["test_exact_match_baseline"] = self._floor(run, metrics, reference)
+        made: TranslatedTest = scores.outputs
+        floor = self._floor(run, scores.metrics, reference)
         test = prepared.rows("test")
-        artifacts = [
-            self._mistakes(test, scored.translations, scored.outputs, scored.wanted, out_dir)
-        ]
-        if scored.decoded.attention is not None and config.attention_examples:
-            artifacts.append(self._attention(prepared, run, translator, config, out_dir))
-        return Evaluation(metrics, artifacts)
+        artifacts = [self._mistakes(test, made.translations, made.outputs, made.wanted, out_dir)]
+        if made.decoded.attention is not None and prepared.config.attention_examples:
+            artifacts.append(self._attention(prepared, run, model.translator, out_dir))
+        return Evaluation({"test_exact_match_baseline": floor}, artifacts)
 
     def _floor(
         self,
@@ -258,12 +267,12 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
         prepared: PreparedPairs,
         run: ResolvedTranslationRun,
         translator: Translator,
-        config: TranslationConfig,
         out_dir: Path,
     ) -> Path:
         from components.families.translation.metrics import plot_attention
 
-        sources = prepared.rows("test")["source"].tolist()[: config.attention_examples]
+        examples_wanted = prepared.config.attention_examples
+        sources = prepared.rows("test")["source"].tolist()[:examples_wanted]
         decoded = translator.decode(sources, beam_width=1)
         target = translator.target_vectorizer
         examples = [
@@ -274,85 +283,18 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
             )
             for source, ids, weights in zip(sources, decoded.ids, decoded.attention, strict=True)
         ]
-        title = f"{prepared.task} {run.key}: attention while writing (greedy)"
+        title = f"{prepared.task.name} {run.key}: attention while writing (greedy)"
         return plot_attention(examples, title, out_dir / "attention.png")
-
-    def rescore(
-        self,
-        prepared: PreparedPairs,
-        config: TranslationConfig,
-        run: ResolvedTranslationRun,
-        model_uri: str,
-    ) -> float:
-        import mlflow
-
-        translator = mlflow.pyfunc.load_model(model_uri).unwrap_python_model().translator
-        metric = self.gate(config, run).metric
-        scores = _score_test(prepared, config, translator).metrics
-        if metric not in scores:
-            raise ValueError(
-                f"gate metric {metric!r} is not scored for {run.key} on {prepared.task}; "
-                f"scored: {sorted(scores)}"
-            )
-        return scores[metric]
-
-    def evaluation_key(
-        self, prepared: PreparedPairs, config: TranslationConfig, run: ResolvedTranslationRun
-    ) -> str:
-        return json.dumps(
-            {
-                "data": prepared.data.file_md5,
-                "task": prepared.task,
-                "test_pairs": len(prepared.rows("test")),
-                "decoding": config.decoding.model_dump(mode="json"),
-            },
-            sort_keys=True,
-        )
 
 
 @dataclass(frozen=True)
-class ScoredTest:
-    """A translator's test metrics and the outputs behind them."""
+class TranslatedTest:
+    """A translator's test outputs behind its metrics."""
 
-    metrics: dict[str, float]
     translations: list[str]
     outputs: list[list[str]]  # output tokens per test pair
     wanted: list[list[str]]  # reference tokens per test pair
     decoded: Decoded
-
-
-def _score_test(
-    prepared: PreparedPairs, config: TranslationConfig, translator: Translator
-) -> ScoredTest:
-    """Every test metric but the floor, the same for a new model (evaluate) and a champion
-    trained on other data (rescore): outputs are read with the translator's own vocabulary."""
-    from components.families.translation.metrics import (
-        corpus_scores,
-        exact_match_by_group,
-        sequence_metrics,
-    )
-
-    test = prepared.rows("test")
-    translations, decoded = translator.translate(
-        prepared.inputs("test", translator.reads), config.decoding.beam_width
-    )
-    target = translator.target_vectorizer
-    outputs = [target.decode_tokens(ids) for ids in decoded.ids]
-    wanted = [target.split(text) for text in test["target"]]
-    metrics = {f"test_{name}": value for name, value in sequence_metrics(outputs, wanted).items()}
-    metrics |= {
-        "test_log_probability": float(np.mean(decoded.log_probability)),
-        "test_pairs": float(len(test)),
-    }
-    if translator.reads == "text":
-        by_format = exact_match_by_group(outputs, wanted, test["format"].tolist())
-        metrics |= {f"test_exact_match_{name}": value for name, value in by_format.items()}
-    if target.level == "word":
-        references = [target.join(tokens) for tokens in wanted]
-        metrics |= {
-            f"test_{name}": value for name, value in corpus_scores(translations, references).items()
-        }
-    return ScoredTest(metrics, translations, outputs, wanted, decoded)
 
 
 def _head(inputs: Any, count: int) -> Any:

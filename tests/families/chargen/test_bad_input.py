@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components.core.contract import Task
 from components.core.errors import UserError
 from components.core.validation import DataValidationError
 from components.families.chargen.config import ChargenConfig
@@ -28,8 +29,8 @@ def config_for(path: Path, **corpus) -> ChargenConfig:
 def read_and_validate(config: ChargenConfig) -> None:
     """What the flow's ingest and validate stages do with a corpus."""
     family = ChargenFamily()
-    table = family.load_table(config, config.corpus.name)
-    report = family.validate(table, config, config.corpus.name)
+    table = family.load_table(Task(config, config.corpus.name))
+    report = family.validate(table, Task(config, config.corpus.name))
     if not report.success:
         raise DataValidationError(report)
 

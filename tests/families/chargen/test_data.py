@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.core.contract import Task
 from components.core.errors import UserError
 from components.core.validation import DataValidationError
 from components.core.versioning import DataVersion
@@ -143,7 +144,7 @@ def test_prepare_learns_the_vocabulary_from_the_training_split_only() -> None:
         }
     )
     data = DataVersion("tiny.dir", "tiny", "data/raw/chargen-tiny.csv")
-    prepared = ChargenFamily().prepare(table, config, "tiny", data)
+    prepared = ChargenFamily().prepare(table, Task(config, "tiny"), data)
     assert prepared.vectorizer.characters == [" ", "a", "b"]
     assert prepared.texts["train"] == "ab ab"
     assert (prepared.ids["test"] == UNKNOWN_ID).all()

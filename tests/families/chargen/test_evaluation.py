@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from components.core import stages
 from components.families.chargen.family import ChargenFamily
 
 from .tiny import every_model_config, prepared
@@ -23,8 +24,8 @@ def scored(tmp_path_factory: pytest.TempPathFactory):
     for name in ("ngram", "gru"):
         run = config.resolve({"name": name})
         directory = tmp_path_factory.mktemp(name)
-        fitted = family.fit(data, config, run, directory / "backup", [])
-        results[name] = family.evaluate(data, config, run, fitted.model, reference, directory)
+        fitted = family.fit(data, run, directory / "backup", [])
+        results[name], _ = stages.assess(family, data, run, fitted.model, reference, directory)
         reference = results[name].metrics if name == "ngram" else reference
     return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -11,12 +12,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.core.contract import Task
 from components.core.training import fit_model
-from components.families.chargen.config import (
-    CharArchitecture,
-    CharTrainingConfig,
-    WindowConfig,
-)
+from components.families.chargen.config import CharArchitecture, CharTrainingConfig, WindowConfig
 from components.families.chargen.family import ChargenFamily
 from components.families.chargen.models import NETWORKS
 from components.families.chargen.networks import (
@@ -164,9 +162,9 @@ def test_runs_too_long_for_the_text_are_reported_before_training() -> None:
     long_windows = config.model_copy(
         update={"window": WindowConfig(sequence_length=200, evaluation_window=32)}
     )
-    runs = [*long_windows.runs(None), config.resolve({"name": "gru", "stateful": True})]
-    unfit = ChargenFamily().unfit_runs(data, long_windows, runs)
+    runs = [*long_windows.runs(), config.resolve({"name": "gru", "stateful": True})]
+    unfit = ChargenFamily().unfit_runs(replace(data, task=Task(long_windows, "tiny")), runs)
     assert set(unfit) == {"gru", "gru-stateful", "lstm", "stacked_gru"}  # the n-gram is fine
     assert "characters" in unfit["gru-stateful"] and "801" in unfit["gru-stateful"]
-    assert ChargenFamily().unfit_runs(data, config, config.runs(None)) == {}
+    assert ChargenFamily().unfit_runs(data, config.runs()) == {}
     keras.backend.clear_session()

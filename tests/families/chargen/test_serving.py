@@ -164,9 +164,9 @@ def test_a_served_request_defaults_to_the_configured_sampling(mlflow_store: str)
     data = prepared(config)
     family = ChargenFamily()
     run = config.resolve({"name": BASELINE})
-    fitted = family.fit(data, config, run, Path("unused"), [])
+    fitted = family.fit(data, run, Path("unused"), [])
     with mlflow.start_run():
-        logged = family.log_model(fitted, data)
+        logged = family.log_model(data, fitted)
     loaded = mlflow.pyfunc.load_model(logged.uri)
     schema = {param.name: param.default for param in loaded.metadata.get_params_schema().params}
     assert schema == DEFAULT_PARAMS | {"max_chars": 17, "seed": 5}

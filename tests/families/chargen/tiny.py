@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.chargen.config import ChargenConfig
 from components.families.chargen.family import ChargenFamily, PreparedCorpus
@@ -48,7 +49,7 @@ def corpus_table() -> pd.DataFrame:
 
 def prepared(config: ChargenConfig) -> PreparedCorpus:
     data = DataVersion("tiny.dir", "tiny", "data/raw/chargen-tiny.csv")
-    return ChargenFamily().prepare(corpus_table(), config, "tiny", data)
+    return ChargenFamily().prepare(corpus_table(), Task(config, "tiny"), data)
 
 
 def flow_config(directory: Path) -> Path:

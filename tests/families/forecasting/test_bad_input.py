@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from components.core.contract import Task
 from components.core.errors import UserError
 from components.families.forecasting.family import ForecastingFamily
 
@@ -106,7 +107,8 @@ def test_bad_file_is_stopped_with_a_message_naming_the_problem(case: str, tmp_pa
     family = ForecastingFamily()
     config = family.load_config(config_path)  # the relative path is the config's neighbour
     with pytest.raises(UserError, match=message):
-        report = family.validate(family.load_table(config, "sales"), config, "sales")
+        task = Task(config, "sales")
+        report = family.validate(family.load_table(task), task)
         if not report.success:
             from components.core.validation import DataValidationError
 

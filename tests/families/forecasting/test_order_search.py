@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.core.contract import Task
 from components.families.forecasting.config import SarimaGrid
 from components.families.forecasting.family import ForecastingFamily
 from components.families.forecasting.features import SplitPositions
@@ -146,8 +147,8 @@ def test_the_profiles_grids_and_the_logged_grid(chicago: pd.DataFrame) -> None:
     assert len(grid_orders(quick.order_search, 7)) <= 3
     assert len(grid_orders(full.order_search, 7)) > 10
     data = DataVersion("tiny.dir", "tiny", "data/raw/forecasting-tiny.csv")
-    prepared = family.prepare(chicago, quick, "chicago", data)
-    run = quick.select(["sarima_search"])[0]
-    params = flatten(family.run_params(quick, run, prepared))
+    prepared = family.prepare(chicago, Task(quick, "chicago"), data)
+    run = quick.runs(["sarima_search"])[0]
+    params = flatten(family.run_params(prepared, run))
     assert params["order_search.p"] == "[1]" and params["order_search.budget_seconds"] == "60.0"
     assert params["search_orders"] == "2" and "order" not in params  # the winner's, once known

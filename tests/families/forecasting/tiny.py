@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.forecasting.config import ForecastingConfig
 from components.families.forecasting.family import ForecastingFamily, PreparedSeries
@@ -45,7 +46,7 @@ def every_model_config() -> ForecastingConfig:
 def prepared(config: ForecastingConfig) -> PreparedSeries:
     frame = load_series_table(config.dataset).iloc[:200].reset_index(drop=True)
     data = DataVersion("tiny.dir", "tiny", "data/raw/forecasting-tiny.csv")
-    return ForecastingFamily().prepare(frame, config, "tiny", data)
+    return ForecastingFamily().prepare(frame, Task(config, "tiny"), data)
 
 
 def flow_config(directory: Path) -> Path:

@@ -11,6 +11,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
+from components.core.contract import Task
 from components.core.errors import UserError
 from components.families.images.config import DatasetConfig, ImagesConfig
 from components.families.images.family import ImagesFamily
@@ -90,13 +91,13 @@ def test_unknown_models_and_sizes_their_layers_cannot_halve_are_found_before_tra
     family = ImagesFamily()
     config = ImagesConfig.model_validate({"models": [{"name": "gan"}]})
     with pytest.raises(ValueError, match=r"valid names: .*'dcgan'"):
-        family.check(config, family.runs(config, None))
+        family.check(config, config.runs())
     models = [{"name": name} for name in ("conv_ae", "dcgan", "ddpm", "linear_ae")]
     unfit = {}
     for size in (10, 9):
         config = ImagesConfig.model_validate({"dataset": {"image_size": size}, "models": models})
         prepared = type("Sized", (), {"dataset": config.dataset})()
-        unfit[size] = family.unfit_runs(prepared, config, family.runs(config, None))
+        unfit[size] = family.unfit_runs(prepared, config.runs())
     # The U-Net halves once: an even size suits it, where the models halving twice need 4.
     assert sorted(unfit[10]) == ["conv_ae", "dcgan"]
     assert "halve the image twice: image_size 10 must divide by 4" in unfit[10]["dcgan"]
@@ -152,6 +153,6 @@ def test_labels_that_look_like_missing_values_are_read_as_labels(tmp_path: Path)
     path = tmp_path / "images.csv"
     path.write_text("image,label,split,pixel_0\na,NA,train,0.5\nb,None,test,\nc,null,train,0.25\n")
     config = ImagesConfig.model_validate({"models": [{"name": "linear_ae"}]})
-    frame = ImagesFamily().read_raw(path, config, "digits")
+    frame = ImagesFamily().read_raw(path, Task(config, "digits"))
     assert frame["label"].tolist() == ["NA", "None", "null"]
     assert frame["pixel_0"].isna().tolist() == [False, True, False]  # an empty pixel is missing

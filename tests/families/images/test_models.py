@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.images.config import ImagesConfig
 from components.families.images.family import ImagesFamily, pca_check
@@ -27,7 +28,7 @@ CONFIG = ImagesConfig.model_validate(
 @pytest.fixture(scope="module")
 def prepared():
     table = load_image_table(CONFIG.dataset)
-    return ImagesFamily().prepare(table, CONFIG, "digits", DataVersion("d", "m", "p"))
+    return ImagesFamily().prepare(table, Task(CONFIG, "digits"), DataVersion("d", "m", "p"))
 
 
 def test_a_linear_autoencoder_set_to_pca_passes_the_pca_check_and_a_random_one_fails(
@@ -53,7 +54,7 @@ def test_a_linear_autoencoder_set_to_pca_passes_the_pca_check_and_a_random_one_f
 
 def test_the_dcgan_tracks_both_losses_at_every_epoch(prepared, tmp_path: Path) -> None:
     run = CONFIG.resolve({"name": "dcgan"})
-    fitted = ImagesFamily().fit(prepared, CONFIG, run, tmp_path, [])
+    fitted = ImagesFamily().fit(prepared, run, tmp_path, [])
     history = fitted.history
     assert len(history["d_loss"]) == len(history["g_loss"]) == 2
     assert np.isfinite(history["d_loss"] + history["g_loss"]).all()

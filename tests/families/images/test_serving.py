@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from components.core.contract import Task
 from components.families.images.config import ImagesConfig
 from components.families.images.family import ImagesFamily
 from components.families.images.sources import load_image_table, pixel_columns
@@ -25,15 +26,15 @@ def prepared():
 
     family = ImagesFamily()
     table = load_image_table(CONFIG.dataset)
-    return family.prepare(table, CONFIG, "digits", DataVersion("d", "m", "p"))
+    return family.prepare(table, Task(CONFIG, "digits"), DataVersion("d", "m", "p"))
 
 
 def logged(prepared, name: str):
     family = ImagesFamily()
     run = CONFIG.resolve({"name": name})
-    fitted = family.fit(prepared, CONFIG, run, None, [])
+    fitted = family.fit(prepared, run, None, [])
     with mlflow.start_run():
-        return mlflow.pyfunc.load_model(family.log_model(fitted, prepared).uri)
+        return mlflow.pyfunc.load_model(family.log_model(prepared, fitted).uri)
 
 
 def test_the_generator_draws_the_same_images_from_the_same_seed(mlflow_store, prepared) -> None:

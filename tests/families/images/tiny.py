@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.images.config import ImagesConfig
 from components.families.images.family import ImagesFamily, PreparedImages
@@ -31,7 +32,7 @@ def every_model_config() -> ImagesConfig:
 def prepared(config: ImagesConfig) -> PreparedImages:
     table = load_image_table(config.dataset)
     data = DataVersion("tiny.dir", "tiny-digits", "data/raw/images-digits.csv")
-    return ImagesFamily().prepare(table, config, config.dataset.name, data)
+    return ImagesFamily().prepare(table, Task(config, config.dataset.name), data)
 
 
 def flow_config(directory: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from components.core.contract import Task
 from components.core.errors import UserError
 from components.core.validation import DataValidationError
 from components.families.textclf.family import TextclfFamily
@@ -119,6 +120,7 @@ def test_bad_file_is_stopped_with_a_message_naming_the_problem(case: str, tmp_pa
     family = TextclfFamily()
     config = family.load_config(config_path)
     with pytest.raises(UserError, match=message):
-        report = family.validate(family.load_table(config, "reviews"), config, "reviews")
+        task = Task(config, "reviews")
+        report = family.validate(family.load_table(task), task)
         if not report.success:
             raise DataValidationError(report)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.core.contract import Task
 from components.core.corpora import strip_markup
 from components.core.validation import DataValidationError
 from components.families.textclf.config import TextTask
@@ -198,7 +199,9 @@ def test_vectorizer_vocabulary_comes_from_the_training_split_only(finefoods: pd.
 
     sample = pd.concat([finefoods[finefoods["split"] == split].head(200) for split in SPLITS])
     config = TextclfConfig(tasks={"finefoods": TASKS["finefoods"]}, models=[])
-    prepared = TextclfFamily().prepare(sample, config, "finefoods", DataVersion("h", "m", "p"))
+    prepared = TextclfFamily().prepare(
+        sample, Task(config, "finefoods"), DataVersion("h", "m", "p")
+    )
     vocabulary = set(prepared.vectorizer.vocabulary_[2:])
 
     def words(split: str) -> set[str]:

@@ -247,7 +247,7 @@ def test_default_config_runs_every_builder_on_both_tasks(profile: str) -> None:
     config = TextclfFamily().load_config(profile=profile)
     assert set(config.tasks) == {"finefoods", "shakespeare-genre"}
     assert {entry["name"] for entry in config.models} == set(BUILDERS)
-    keys = [run.key for run in config.runs(None)]
+    keys = [run.key for run in config.runs()]
     assert len(keys) == len(set(keys)) and {"gru-nomask", "lstm-pretrained", "lstm"} <= set(keys)
     assert [optimizer.name for optimizer in config.optimizer_study.optimizers] == [
         "sgd",

@@ -10,11 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.families.textclf.config import (
-    TextArchitecture,
-    TextclfConfig,
-    TextTrainingConfig,
-)
+from components.families.textclf.config import TextArchitecture, TextclfConfig, TextTrainingConfig
 from components.families.textclf.networks import TextClassifier
 from components.families.textclf.vectorizer import WordVectorizer
 

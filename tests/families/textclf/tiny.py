@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.textclf.config import TextclfConfig
 from components.families.textclf.family import PreparedText, TextclfFamily
@@ -58,7 +59,7 @@ def prepared(config: TextclfConfig) -> PreparedText:
         for index, text in enumerate(TEXTS * copies)
     ]
     data = DataVersion("tiny.dir", "tiny", "data/raw/textclf-tiny.csv")
-    return TextclfFamily().prepare(pd.DataFrame(rows), config, "tiny", data)
+    return TextclfFamily().prepare(pd.DataFrame(rows), Task(config, "tiny"), data)
 
 
 def flow_config(directory: Path) -> Path:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from components.core import stages
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.translation.family import TranslationFamily
 from components.families.translation.networks import teacher_forcing
@@ -30,18 +32,18 @@ def sentences_config(tmp_path: Path):
 
 def test_a_sentence_task_trains_word_level_and_scores_bleu_and_chrf(tmp_path: Path) -> None:
     config = sentences_config(tmp_path)
-    table = FAMILY.load_table(config, "spa")
-    prepared = FAMILY.prepare(table, config, "spa", DataVersion("spa.dir", "spa", "spa.csv"))
+    table = FAMILY.load_table(Task(config, "spa"))
+    prepared = FAMILY.prepare(table, Task(config, "spa"), DataVersion("spa.dir", "spa", "spa.csv"))
     vocabulary = prepared.target_vectorizer.vocabulary_
     assert {"¡", "estoy", "[start]", "[end]"} <= set(vocabulary)  # words, punctuation apart
-    runs = FAMILY.runs(config, None)
-    assert FAMILY.unfit_runs(prepared, config, runs) == {
+    runs = config.runs()
+    assert FAMILY.unfit_runs(prepared, runs) == {
         "vector_to_sequence": "the vector-to-sequence model reads (year, month, day): "
         "a dates task only"
     }
     assert [run.name for run in FAMILY.baseline_runs(config, runs)] == ["encoder_decoder"]
-    fitted = FAMILY.fit(prepared, config, runs[0], tmp_path / "backup", [])
-    evaluation = FAMILY.evaluate(prepared, config, runs[0], fitted.model, None, tmp_path)
+    fitted = FAMILY.fit(prepared, runs[0], tmp_path / "backup", [])
+    evaluation, _ = stages.assess(FAMILY, prepared, runs[0], fitted.model, None, tmp_path)
     metrics = evaluation.metrics
     assert {"test_bleu", "test_chrf", "test_exact_match_sentence"} <= set(metrics)
     assert 0 <= metrics["test_bleu"] <= 100 and 0 <= metrics["test_chrf"] <= 100
@@ -62,6 +64,6 @@ def test_teacher_forcing_shifts_the_target_behind_a_start_token() -> None:
 
 def test_an_unknown_translator_is_refused_with_the_valid_names(tmp_path: Path) -> None:
     config = sentences_config(tmp_path)
-    run = FAMILY.runs(config, None)[0].model_copy(update={"name": "transformer"})
+    run = config.runs()[0].model_copy(update={"name": "transformer"})
     with pytest.raises(ValueError, match=r"unknown translation model\(s\) \['transformer'\]"):
         FAMILY.check(config, [run])

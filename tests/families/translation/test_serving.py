@@ -3,6 +3,7 @@ parameter; a bad request is an HTTP 400 that names the problem."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -10,6 +11,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from components.core import stages
+from components.core.contract import Task
+from components.core.errors import UserError
 from components.families.translation.family import TranslationFamily
 
 FAMILY = TranslationFamily()
@@ -27,11 +31,11 @@ def logged(tmp_path_factory, workspace_env, tiny):
         tracking.configure(workspace)
         config = tiny.every_model_config()
         prepared = tiny.prepared(config)
-        attention, vector = FAMILY.runs(config, ["luong_attention", "vector_to_sequence"])
-        fitted = FAMILY.fit(prepared, config, attention, workspace / attention.key, [])
+        attention, vector = config.runs(["luong_attention", "vector_to_sequence"])
+        fitted = FAMILY.fit(prepared, attention, workspace / attention.key, [])
         with mlflow.start_run():
-            uri = FAMILY.log_model(fitted, prepared).uri
-        decoder = FAMILY.fit(prepared, config, vector, workspace / vector.key, []).model
+            uri = FAMILY.log_model(prepared, fitted).uri
+        decoder = FAMILY.fit(prepared, vector, workspace / vector.key, []).model
         yield {
             "luong_attention": mlflow.pyfunc.load_model(uri),
             "vector_to_sequence": decoder,
@@ -61,14 +65,15 @@ def test_a_champion_is_rescored_on_its_gate_metric(logged, tmp_path: Path) -> No
     from components.core.config import GateConfig
 
     config, prepared = logged["config"], logged["prepared"]
-    run = FAMILY.runs(config, ["luong_attention"])[0]
+    run = config.runs(["luong_attention"])[0]
     model = logged["luong_attention"].unwrap_python_model()
-    evaluated = FAMILY.evaluate(prepared, config, run, model, None, tmp_path).metrics
+    evaluated = stages.assess(FAMILY, prepared, run, model, None, tmp_path)[0].metrics
     first_format = prepared.rows("test")["format"].iloc[0]
     for metric in ("test_token_accuracy", f"test_exact_match_{first_format}"):
         gate = GateConfig(metric=metric, greater_is_better=True, margin=0.0)
         gated = config.model_copy(update={"gate": gate})
-        assert FAMILY.rescore(prepared, gated, run, logged["uri"]) == pytest.approx(
+        regated = replace(prepared, task=Task(gated, prepared.task.name))
+        assert stages.rescore(FAMILY, regated, run, logged["uri"]) == pytest.approx(
             evaluated[metric]
         )
 
@@ -78,9 +83,10 @@ def test_a_gate_metric_rescore_cannot_compute_is_refused_with_the_scored_ones(lo
 
     gate = GateConfig(metric="test_bleu", greater_is_better=True, margin=0.0)
     config = logged["config"].model_copy(update={"gate": gate})
-    run = FAMILY.runs(config, ["luong_attention"])[0]
-    with pytest.raises(ValueError, match=r"'test_bleu' is not scored .*'test_exact_match'"):
-        FAMILY.rescore(logged["prepared"], config, run, logged["uri"])
+    run = config.runs(["luong_attention"])[0]
+    prepared = replace(logged["prepared"], task=Task(config, logged["prepared"].task.name))
+    with pytest.raises(UserError, match=r"'test_bleu' is not scored .*'test_exact_match'"):
+        stages.rescore(FAMILY, prepared, run, logged["uri"])
 
 
 def test_the_vector_to_sequence_decoder_reads_year_month_day(logged) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.translation.config import TranslationConfig
 from components.families.translation.family import PreparedPairs, TranslationFamily
@@ -44,7 +45,8 @@ def every_model_config(**overrides: Any) -> TranslationConfig:
 def prepared(config: TranslationConfig, task: str = "dates") -> PreparedPairs:
     family = TranslationFamily()
     data = DataVersion("tiny.dir", "tiny", f"data/raw/translation-{task}.csv")
-    return family.prepare(family.load_table(config, task), config, task, data)
+    bound = Task(config, task)
+    return family.prepare(family.load_table(bound), bound, data)
 
 
 def flow_config(directory: Path) -> Path:
