@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from components.families.images.config import DatasetConfig
+from components.core.contract import Task
+from components.families.images.config import DatasetConfig, ImagesConfig
+from components.families.images.family import ImagesFamily
 from components.families.images.sources import load_image_table, pixel_columns
 from components.families.images.suite import validate_image_table
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STROKES = ["vertical", "horizontal", "diagonal"]
+SMALL = DatasetConfig(max_images=100)
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +68,34 @@ def test_a_subsample_keeps_every_label(digits) -> None:
     assert len(table) == 200
     assert set(table["label"]) == set(digits["label"])
     assert np.isin(table["image"].str[-5:].astype(int), range(200)).all()
+
+
+@pytest.fixture(scope="module")
+def small():
+    return load_image_table(SMALL)
+
+
+def failures(frame) -> str:
+    report = validate_image_table(frame, SMALL, "digits")
+    assert not report.success
+    return "\n".join(str(failure) for failure in report.failures)
+
+
+# Tables no user's file can give (the reader writes the pixel columns, known labels and the
+# split): the suite still names them. Bad files are cases of the bad-input test over every family.
+def test_a_missing_pixel_column_fails_the_suite(small) -> None:
+    assert "pixel_columns_found" in failures(small.drop(columns="pixel_63"))
+
+
+def test_unknown_labels_and_missing_splits_fail_the_suite(small) -> None:
+    assert "'seven'" in failures(small.assign(label=small["label"].replace("7", "seven")))
+    assert "on column 'split'" in failures(small.assign(split="train"))
+
+
+def test_labels_that_look_like_missing_values_are_read_as_labels(tmp_path: Path) -> None:
+    path = tmp_path / "images.csv"
+    path.write_text("image,label,split,pixel_0\na,NA,train,0.5\nb,None,test,\nc,null,train,0.25\n")
+    config = ImagesConfig.model_validate({"models": [{"name": "linear_ae"}]})
+    frame = ImagesFamily().read_raw(path, Task(config, "digits"))
+    assert frame["label"].tolist() == ["NA", "None", "null"]
+    assert frame["pixel_0"].isna().tolist() == [False, True, False]  # an empty pixel is missing

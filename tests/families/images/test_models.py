@@ -61,3 +61,30 @@ def test_the_dcgan_tracks_both_losses_at_every_epoch(prepared, tmp_path: Path) -
     images = fitted.model.model.sample(4, seed=1)
     assert images.shape == (4, 8, 8) and images.min() >= 0 and images.max() <= 1
     np.testing.assert_array_equal(images, fitted.model.model.sample(4, seed=1))
+
+
+def test_unknown_models_and_sizes_their_layers_cannot_halve_are_found_before_training() -> None:
+    family = ImagesFamily()
+    config = ImagesConfig.model_validate({"models": [{"name": "gan"}]})
+    with pytest.raises(ValueError, match=r"valid names: .*'dcgan'"):
+        family.check(config, config.runs())
+    models = [{"name": name} for name in ("conv_ae", "dcgan", "ddpm", "linear_ae")]
+    unfit = {}
+    for size in (10, 9):
+        config = ImagesConfig.model_validate({"dataset": {"image_size": size}, "models": models})
+        prepared = type("Sized", (), {"dataset": config.dataset})()
+        unfit[size] = family.unfit_runs(prepared, config.runs())
+    # The U-Net halves once: an even size suits it, where the models halving twice need 4.
+    assert sorted(unfit[10]) == ["conv_ae", "dcgan"]
+    assert "halve the image twice: image_size 10 must divide by 4" in unfit[10]["dcgan"]
+    assert sorted(unfit[9]) == ["conv_ae", "dcgan", "ddpm"]
+    assert "halve the image once: image_size 9 must divide by 2 (e.g. 4, 6, 14)" in unfit[9]["ddpm"]
+
+
+def test_the_unet_reads_an_even_size_that_does_not_divide_by_4() -> None:
+    from components.families.images.config import DiffusionConfig, ImageArchitecture
+    from components.families.images.networks import build_unet
+
+    unet = build_unet(ImageArchitecture(filters=2), DiffusionConfig(time_dim=4), 10)
+    noise = unet.predict_on_batch([np.zeros((1, 10, 10, 1)), np.zeros((1, 1))])
+    assert noise.shape == (1, 10, 10, 1)

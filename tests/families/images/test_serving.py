@@ -9,10 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, ErrorCode
 
 from components.core.contract import Task
 from components.families.images.config import ImagesConfig
 from components.families.images.family import ImagesFamily
+from components.families.images.serving import (
+    MAX_BATCHES,
+    MAX_IMAGES,
+    check_batches,
+    check_generation,
+    check_images,
+)
 from components.families.images.sources import load_image_table, pixel_columns
 
 CONFIG = ImagesConfig.model_validate(
@@ -62,3 +70,38 @@ def test_the_autoencoder_reconstructs_and_rejects_bad_images(mlflow_store, prepa
     assert reconstructed.shape == test.shape and error < 0.03
     with pytest.raises(MlflowException, match=r"pixels must lie in \[0, 1\]"):
         model.predict(test.astype("float64") * 255)
+
+
+def rejected(call, *args) -> str:
+    with pytest.raises(MlflowException) as error:
+        call(*args)
+    assert error.value.error_code == ErrorCode.Name(INVALID_PARAMETER_VALUE)  # HTTP 400
+    return error.value.message
+
+
+def test_the_autoencoder_server_rejects_wrong_shapes_ranges_and_values() -> None:
+    assert "(n, 8, 8)" in rejected(check_images, np.zeros((2, 7, 7)), 8)
+    bytes_ = np.arange(128, dtype="float64").reshape(2, 8, 8) * 2
+    assert "image(s) [0, 1] range from 0 to 254" in rejected(check_images, bytes_, 8)
+    assert "missing or infinite" in rejected(check_images, np.full((1, 64), np.nan), 8)
+    assert "no image" in rejected(check_images, np.zeros((0, 64)), 8)
+    assert "missing ['pixel_0'" in rejected(check_images, pd.DataFrame({"x": [1]}), 8)
+
+
+def test_the_generator_server_rejects_bad_params_and_batches() -> None:
+    assert "between 1 and" in rejected(check_generation, {"num_samples": 0})
+    assert "integer" in rejected(check_generation, {"num_samples": "many"})
+    assert "seed" in rejected(check_generation, {"seed": -1})
+    assert "column 'batch'" in rejected(check_batches, pd.DataFrame({"seed": [1]}))
+    assert "non-negative integers" in rejected(check_batches, pd.DataFrame({"batch": [0.5]}))
+
+
+def test_too_many_images_or_batches_in_one_request_are_refused() -> None:
+    many = np.zeros((MAX_IMAGES + 1, 64))
+    assert f"{MAX_IMAGES + 1} images in one request; at most {MAX_IMAGES}" in rejected(
+        check_images, many, 8
+    )
+    assert len(check_images(np.full((MAX_IMAGES, 64), 0.5), 8)) == MAX_IMAGES
+    batches = pd.DataFrame({"batch": range(MAX_BATCHES + 1)})
+    assert f"at most {MAX_BATCHES}" in rejected(check_batches, batches)
+    assert check_batches(batches.iloc[:MAX_BATCHES]) == list(range(MAX_BATCHES))

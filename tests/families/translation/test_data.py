@@ -9,7 +9,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from components.core.errors import UserError
 from components.families.translation.config import PairsTask
 from components.families.translation.dates import (
     DATE_FORMATS,
@@ -120,26 +119,6 @@ def test_a_tab_file_splits_by_source_sentence_and_passes_the_suite() -> None:
     assert table.loc[table["source"] == "Run!", "target"].tolist() == ["¡Corre!"]
     report = validate_pairs_table(table, file_task(), "spa")
     assert report.success, [str(failure) for failure in report.failures]
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (None, r"no such file"),
-        (b"Go.\tVe.\nHi.\nRun!\t\n", r"line\(s\) \[2, 3\] are not source<TAB>target"),
-        (b"Go.\tVe.\nHi.\tHola.\n", r"2 distinct source sentence\(s\)"),
-        ("Go.\tVé.\nHi.\tHola.\nRun!\tCorre.\n".encode("latin-1"), r"not utf-8 text"),
-    ],
-    ids=["missing", "malformed lines", "too few", "wrong encoding"],
-)
-def test_a_bad_tab_file_is_stopped_with_a_message_naming_the_problem(
-    tmp_path: Path, content: bytes | None, message: str
-) -> None:
-    path = tmp_path / "pairs.txt"
-    if content is not None:
-        path.write_bytes(content)
-    with pytest.raises(UserError, match=message):
-        load_pairs_table(file_task(path))
 
 
 def test_a_config_that_cannot_be_generated_fails_before_any_work() -> None:

@@ -1,18 +1,20 @@
-"""Users' bad text files stop at reading or at the suite, with a message that names the
-problem and where; nothing would be trained (the flow stops at the same two stages)."""
+"""Bad text files a user may write, each with the message that must stop it at reading or at
+the suite (the cases of the bad-input test over every family, in tests/test_every_family.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
-from components.core.contract import Task
-from components.core.errors import UserError
-from components.core.validation import DataValidationError
-from components.families.textclf.family import TextclfFamily
+FILE = "reviews.csv"  # where each case writes, beside the config
+CONFIG = """\
+tasks:
+  reviews: {source: imdb_files, path: reviews.csv, labels: [neg, pos],
+            min_class_share: 0.2, max_class_share: 0.8}
+models: [{name: gru}]
+profiles: {quick: {}}
+"""
 
 REVIEWS = [
     ("Wonderful tea, fresh and fragrant.", "pos"),
@@ -35,12 +37,8 @@ def write(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
-def empty(path: Path) -> None:
-    path.write_text("")
-
-
-def header_only(path: Path) -> None:
-    path.write_text("review,sentiment,split\n")
+def good(path: Path) -> None:
+    write(good_table(), path)
 
 
 def with_blank_texts(path: Path) -> None:
@@ -89,38 +87,23 @@ def with_unknown_split(path: Path) -> None:
     write(good_table().assign(split=lambda f: f["split"].where(f.index != 0, "tset")), path)
 
 
-CASES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "empty file": (empty, r"the file is empty"),
-    "header only": (header_only, r"a header but no rows"),
-    "blank texts": (with_blank_texts, r"'words_in_text': 2 unexpected value\(s\).*\[3, 5\]"),
-    "wrong dtype": (with_numbers_for_text, r"'words_in_text': 1 unexpected value\(s\).*\[2\]"),
+READING = {  # stopped at reading: name -> (what is at FILE, the message)
+    "missing file": (None, r"reviews\.csv: no such file"),
+    "empty file": ("", r"the file is empty"),
+    "header only": ("review,sentiment,split\n", r"a header but no rows"),
     "wrong encoding": (with_wrong_encoding, r"not utf-8 text .*set the task's encoding"),
     "duplicated keys": (
         with_duplicated_texts_across_splits,
         r"removing 36 text\(s\) that repeat texts",
     ),
-    "out of range": (with_skewed_labels, r"share_of_pos_in_train"),
     "truncated file": (truncated, r"not a well-formed CSV"),
     "wrong schema": (with_wrong_schema, r"missing column\(s\) \['review'\]"),
     "unknown labels": (with_unknown_labels, r"unknown label\(s\) \['meh'\] at row\(s\) \[11\]"),
     "unknown split": (with_unknown_split, r"unknown split value\(s\) \['tset'\]"),
 }
 
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_bad_file_is_stopped_with_a_message_naming_the_problem(case: str, tmp_path: Path) -> None:
-    make, message = CASES[case]
-    make(tmp_path / "reviews.csv")
-    config_path = tmp_path / "reviews.yaml"
-    config_path.write_text(
-        "tasks:\n  reviews: {source: imdb_files, path: reviews.csv, labels: [neg, pos],\n"
-        "            min_class_share: 0.2, max_class_share: 0.8}\n"
-        "models: [{name: gru}]\nprofiles: {quick: {}}\n"
-    )
-    family = TextclfFamily()
-    config = family.load_config(config_path)
-    with pytest.raises(UserError, match=message):
-        task = Task(config, "reviews")
-        report = family.validate(family.load_table(task), task)
-        if not report.success:
-            raise DataValidationError(report)
+SUITE = {  # read, then stopped by the suite
+    "blank texts": (with_blank_texts, r"'words_in_text': 2 unexpected value\(s\).*\[3, 5\]"),
+    "wrong dtype": (with_numbers_for_text, r"'words_in_text': 1 unexpected value\(s\).*\[2\]"),
+    "out of range": (with_skewed_labels, r"share_of_pos_in_train"),
+}

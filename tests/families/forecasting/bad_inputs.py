@@ -1,18 +1,21 @@
-"""Users' bad series files stop at reading or at the suite, with a message that names the
-problem and where; nothing would be trained (the flow stops at the same two stages)."""
+"""Bad series files a user may write, each with the message that must stop it at reading or at
+the suite (the cases of the bad-input test over every family, in tests/test_every_family.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
-from components.core.contract import Task
-from components.core.errors import UserError
-from components.families.forecasting.family import ForecastingFamily
-
+FILE = "sales.csv"  # where each case writes, beside the config
+CONFIG = """\
+dataset: {name: sales, source: file, path: sales.csv, date_column: day,
+          target_column: sales, covariates: [price], target_max: 100}
+split: {train_end: 2020-01-31, validation_end: 2020-02-15, test_end: null}
+window: 7
+models: [{name: naive_seasonal}]
+profiles: {quick: {}}
+"""
 GOOD_ROWS = 60
 
 
@@ -30,12 +33,8 @@ def write(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False)
 
 
-def empty(path: Path) -> None:
-    path.write_text("")
-
-
-def header_only(path: Path) -> None:
-    path.write_text("day,sales,price\n")
+def good(path: Path) -> None:
+    write(good_table(), path)
 
 
 def with_nan(path: Path) -> None:
@@ -77,39 +76,20 @@ def with_a_gap(path: Path) -> None:
     write(good_table().drop(index=20), path)
 
 
-CASES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "empty file": (empty, r"the file is empty"),
-    "header only": (header_only, r"expect_table_row_count_to_be_between: observed 0"),
+READING = {  # stopped at reading: name -> (what is at FILE, the message)
+    "missing file": (None, r"sales\.csv: no such file"),
+    "empty file": ("", r"the file is empty"),
+    "wrong encoding": (with_wrong_encoding, r"not utf-8 text .*set dataset\.encoding"),
+    "wrong date format": (with_wrong_date_format, r"column 'day' are not dates.*row\(s\) \[0"),
+}
+
+SUITE = {  # read, then stopped by the suite
+    "header only": ("day,sales,price\n", r"expect_table_row_count_to_be_between: observed 0"),
     "NaN": (with_nan, r"not_be_null on column 'sales': 1 unexpected value\(s\).*rows \[7\]"),
     "wrong dtype": (with_wrong_dtype, r"in_type_list on column 'price'"),
-    "wrong encoding": (with_wrong_encoding, r"not utf-8 text .*set dataset\.encoding"),
     "duplicated keys": (with_duplicated_dates, r"be_unique on column 'day'.*2020-01-05"),
     "out of range": (with_out_of_range, r"between on column 'sales'.*\[-3\.0\] at rows \[9\]"),
     "truncated file": (truncated, r"not_be_null on column 'price'.*rows \[59\]"),
     "wrong schema": (with_wrong_schema, r"expect_column_to_exist on column 'sales'"),
-    "wrong date format": (with_wrong_date_format, r"column 'day' are not dates.*row\(s\) \[0"),
     "gap in dates": (with_a_gap, r"periods_since_previous_date.*\[2\.0\]"),
 }
-
-
-@pytest.mark.parametrize("case", list(CASES))
-def test_bad_file_is_stopped_with_a_message_naming_the_problem(case: str, tmp_path: Path) -> None:
-    make, message = CASES[case]
-    path = tmp_path / "sales.csv"
-    make(path)
-    config_path = tmp_path / "sales.yaml"
-    config_path.write_text(
-        "dataset: {name: sales, source: file, path: sales.csv, date_column: day,\n"
-        "          target_column: sales, covariates: [price], target_max: 100}\n"
-        "split: {train_end: 2020-01-31, validation_end: 2020-02-15, test_end: null}\n"
-        "window: 7\nmodels: [{name: naive_seasonal}]\nprofiles: {quick: {}}\n"
-    )
-    family = ForecastingFamily()
-    config = family.load_config(config_path)  # the relative path is the config's neighbour
-    with pytest.raises(UserError, match=message):
-        task = Task(config, "sales")
-        report = family.validate(family.load_table(task), task)
-        if not report.success:
-            from components.core.validation import DataValidationError
-
-            raise DataValidationError(report)
