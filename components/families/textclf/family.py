@@ -258,7 +258,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         self.check(config, [config.resolve({"name": model})])
         settings = config.optimizer_study
         base = config.resolve({"name": model})
-        runs = {}
+        runs: dict[str, ResolvedTextRun] = {}
         for optimizer in settings.optimizers:
             training = base.training.model_copy(
                 update={

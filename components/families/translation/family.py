@@ -274,6 +274,8 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
         examples_wanted = prepared.config.attention_examples
         sources = prepared.rows("test")["source"].tolist()[:examples_wanted]
         decoded = translator.decode(sources, beam_width=1)
+        if decoded.attention is None:
+            raise ValueError(f"{run.key} has no attention to draw")
         target = translator.target_vectorizer
         examples = [
             (

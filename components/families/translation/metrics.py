@@ -26,9 +26,10 @@ def sequence_metrics(
     matched = positions = 0
     for output, wanted in zip(predicted, reference, strict=True):
         # The end marker makes a missing or extra token at the end count as a mistake.
-        output, wanted = [*output, None], [*wanted, None]
-        matched += sum(a == b for a, b in zip(output, wanted, strict=False))
-        positions += len(wanted)
+        ended: list[str | None] = [*output, None]
+        wanted_ended: list[str | None] = [*wanted, None]
+        matched += sum(a == b for a, b in zip(ended, wanted_ended, strict=False))
+        positions += len(wanted_ended)
     return {"exact_match": float(np.mean(exact)), "token_accuracy": matched / positions}
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from components.core.config import user_path
 from components.core.errors import UserError
 from components.families.translation.config import PairsTask
 from components.families.translation.dates import PAIR_COLUMNS, generate_date_pairs
@@ -37,7 +37,7 @@ def load_tab_file(task: PairsTask) -> pd.DataFrame:
         UserError: if the file is missing, empty, not in the task's encoding, or a line lacks
             a tab or a side.
     """
-    path = Path(task.path)
+    path = user_path(task.path, "the task's path")
     if not path.is_file():
         raise UserError(f"{path}: no such file; check the task's path")
     try:

@@ -6,8 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from components.core.config import TrainingConfig
-from components.families.forecasting.config import Architecture, Boosting, ForecastRun
+from components.families.forecasting.config import (
+    Architecture,
+    Boosting,
+    ForecastRun,
+    ForecastTrainingConfig,
+)
 from components.families.forecasting.features import (
     FeatureSpec,
     SplitPositions,
@@ -26,7 +30,7 @@ from components.families.forecasting.networks import KERAS_BUILDERS, KerasForeca
 
 WINDOW, HORIZON = 8, 2
 TINY = Architecture(units=4, layers=2, filters=4, kernel_size=2, dilation_rates=[1, 2])
-ONE_STEP = TrainingConfig(epochs=1, batch_size=16, max_train_batches=2, patience=1)
+ONE_STEP = ForecastTrainingConfig(epochs=1, batch_size=16, max_train_batches=2, patience=1)
 SPEC = FeatureSpec("date", "ridership", ("temp",), HORIZON, "D", True, "US", "IL")
 POSITIONS = SplitPositions(start=0, train_end=120, validation_end=160, test_end=200)
 
