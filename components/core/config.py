@@ -10,6 +10,8 @@ from typing import Any, Literal, Self, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from components.core.errors import UserError
+
 OptimizerName = Literal["sgd", "momentum", "adagrad", "rmsprop", "adam"]
 
 
@@ -87,14 +89,14 @@ def select_runs(runs: list[Any], names: list[str] | None) -> list[Any]:
     (all when ``names`` is empty).
 
     Raises:
-        ValueError: if a name matches no run (the message lists the valid names and keys).
+        UserError: if a name matches no run (the message lists the valid names and keys).
     """
     if not names:
         return runs
     known = {run.name for run in runs} | {run.key for run in runs}
     unknown = sorted(set(names) - known)
     if unknown:
-        raise ValueError(
+        raise UserError(
             f"unknown model(s) {unknown} for this config; valid names: "
             f"{sorted({run.name for run in runs})}, or run names: {[run.key for run in runs]}"
         )
@@ -117,12 +119,12 @@ def read_profile(path: Path, profile: str) -> dict[str, Any]:
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: if the profile is not defined in the file.
+        UserError: if the profile is not defined in the file.
     """
     document = yaml.safe_load(Path(path).read_text()) or {}
     profiles = document.pop("profiles", {}) or {}
     if profile not in profiles:
-        raise ValueError(
+        raise UserError(
             f"profile {profile!r} is not defined in {path}; valid profiles: {sorted(profiles)}"
         )
     merged = deep_merge(document, profiles[profile] or {})

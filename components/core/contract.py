@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import pandas as pd
 
 from components.core.config import FamilyConfig, GateConfig, ResolvedRun, read_profile
+from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 
@@ -100,7 +101,7 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         """The tasks to run: ``name`` alone, or every task of the config when it is None."""
         tasks = self.tasks(config)
         if name is not None and name not in tasks:
-            raise ValueError(f"unknown task {name!r} for {self.name}; valid tasks: {tasks}")
+            raise UserError(f"unknown task {name!r} for {self.name}; valid tasks: {tasks}")
         return tasks if name is None else [name]
 
     @abstractmethod
@@ -140,13 +141,11 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         MLflow), e.g. orders for a statistical model, the architecture for a network."""
 
     def check(self, config: ConfigT, runs: list[RunT]) -> None:
-        """Config problems found before any data is read (``ValueError`` naming them)."""
+        """Config problems found before any data is read (``UserError`` naming them)."""
         known = set(self.model_names())
         unknown = sorted({run.name for run in runs} - known)
         if unknown:
-            raise ValueError(
-                f"unknown {self.name} model(s) {unknown}; valid names: {sorted(known)}"
-            )
+            raise UserError(f"unknown {self.name} model(s) {unknown}; valid names: {sorted(known)}")
 
     # --- data ----------------------------------------------------------------------------
     @abstractmethod
@@ -219,10 +218,10 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
     # --- studies (optional) --------------------------------------------------------------
     def study_runs(self, config: ConfigT, study: str, model: str) -> dict[str, RunT]:
         """Variant name -> run of one model, for a study the family declares."""
-        raise ValueError(f"no {study!r} study for {self.name!r}; its studies: {self.studies}")
+        raise UserError(f"no {study!r} study for {self.name!r}; its studies: {self.studies}")
 
     def summarize_study(
         self, study: str, trials: dict[str, str], title: str, parent_run_id: str
     ) -> pd.DataFrame:
         """Compare a study's trial runs (variant -> run id) on the parent run; return a table."""
-        raise ValueError(f"no {study!r} study for {self.name!r}; its studies: {self.studies}")
+        raise UserError(f"no {study!r} study for {self.name!r}; its studies: {self.studies}")
