@@ -14,7 +14,7 @@ from components.core.errors import UserError, is_user_error
 
 def describe(error: BaseException, config: Path | None = None) -> str:
     """What went wrong and where, in a few lines; pydantic's reports become one line per field."""
-    where = f"{config}: " if config else ""
+    where = f"{config}: " if config and str(config) not in str(error) else ""  # named once
     if isinstance(error, ValidationError):
         lines = [
             f"  {'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"

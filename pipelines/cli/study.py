@@ -15,6 +15,7 @@ from pipelines.cli.shared import (
     checked_family,
     console,
     print_ui_hint,
+    quiet_flow_logs,
     quiet_libraries,
     tracked_workspace,
 )
@@ -41,6 +42,7 @@ def study(
 ) -> None:
     """Train variants of one model (e.g. one per optimizer) as child runs of one parent run,
     and compare them there (plots, a summary table)."""
+    quiet_libraries()
     from components.families import get_family
 
     chosen = get_family(checked_family(family))
@@ -49,7 +51,6 @@ def study(
             f"no {study.removesuffix('s')} study for {family!r}; its studies: "
             f"{list(chosen.studies) or 'none'}"
         )
-    quiet_libraries()
     from pipelines.errors import located_at
     from pipelines.flow import load_checked, study_flow
     from pipelines.server import prefect_api
@@ -63,6 +64,7 @@ def study(
     model = model or next((run.name for run in runs if not chosen.is_baseline(run)), None)
     if model is None:
         raise UserError("the config lists no model but baselines: name one with --model")
+    quiet_flow_logs()
     with prefect_api():
         summary = study_flow(
             family=family,
