@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from components.core.errors import UserError
 from components.families import family_names
 
 ENTRYPOINT = "pipelines/flow.py:pipeline_flow"
@@ -41,7 +42,7 @@ def deployment_for(
     """A deployment that retrains ``family`` on ``cron`` (UTC), or every ``interval_seconds``.
 
     Raises:
-        ValueError: if the family is not registered.
+        UserError: if the family is not registered.
     """
     from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron, Interval
@@ -49,7 +50,7 @@ def deployment_for(
     from pipelines.flow import pipeline_flow
 
     if family not in family_names():
-        raise ValueError(f"unknown family {family!r}; valid families: {family_names()}")
+        raise UserError(f"unknown family {family!r}; valid families: {family_names()}")
     schedule = (
         Interval(dt.timedelta(seconds=interval_seconds))
         if interval_seconds

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from components.core.errors import UserError
-
-USER_ERRORS = (UserError, ValidationError, ValueError)
+from components.core.errors import UserError, is_user_error
 
 
 def describe(error: BaseException, config: Path | None = None) -> str:
     """What went wrong and where, in a few lines; pydantic's reports become one line per field."""
-    where = f"{config}: " if config else ""
+    where = f"{config}: " if config and str(config) not in str(error) else ""  # named once
     if isinstance(error, ValidationError):
         lines = [
             f"  {'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"
@@ -25,13 +25,24 @@ def describe(error: BaseException, config: Path | None = None) -> str:
     return f"{where}{error}"
 
 
+@contextmanager
+def located_at(config: Path | None) -> Iterator[None]:
+    """User errors raised inside name ``config``, the file they concern, before the rest."""
+    try:
+        yield
+    except Exception as error:
+        if config is None or not is_user_error(error):
+            raise
+        raise UserError(describe(error, config)) from error
+
+
 class HideUserErrorTracebacks(logging.Filter):
     """Keeps the message of a log record about a user's error and drops its traceback: the
     error says what and where; the stack of our code says nothing more to its user."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, UserError):
+        if is_user_error(error):
             record.exc_info = None
             record.exc_text = None
         return True

@@ -19,7 +19,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from components.core import registry, stages
 from components.core.config import FamilyConfig, ResolvedRun
 from components.core.contract import Family, Prepared, Task
-from components.core.errors import UserError
+from components.core.errors import is_user_error
 from components.core.locks import exclusive
 from components.core.registry import Candidate, GateDecision
 from components.core.validation import DataValidationError
@@ -54,7 +54,7 @@ STAGES: tuple[Stage, ...] = get_args(Stage)
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Retry condition: never retry the user's errors (bad config or data, a missing file);
     running again cannot fix them."""
-    return not isinstance(state.result(raise_on_failure=False), UserError)
+    return not is_user_error(state.result(raise_on_failure=False))
 
 
 @task(

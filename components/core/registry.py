@@ -16,6 +16,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from components.core.config import GateConfig
+from components.core.errors import UserError
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -253,13 +254,13 @@ def rollback(model_name: str) -> tuple[str, str]:
     """Point ``champion`` back at ``previous-champion``; return (new champion, demoted version).
 
     Raises:
-        ValueError: if the model has no previous champion.
+        UserError: if the model has no previous champion.
     """
     client = MlflowClient()
     try:
         previous = client.get_model_version_by_alias(model_name, PREVIOUS)
     except MlflowException as error:
-        raise ValueError(f"{model_name} has no {PREVIOUS!r} alias to roll back to") from error
+        raise UserError(f"{model_name} has no {PREVIOUS!r} alias to roll back to") from error
     current = client.get_model_version_by_alias(model_name, CHAMPION)
     client.set_registered_model_alias(model_name, CHAMPION, previous.version)
     client.set_registered_model_alias(model_name, PREVIOUS, current.version)
@@ -275,17 +276,20 @@ def aliases(model_name: str) -> dict[str, str]:
     return {alias: str(version) for alias, version in found.items()}
 
 
-def champions_taking(params: tuple[str, ...]) -> list[str]:
-    """Registered models whose champion's signature declares every inference parameter in
-    ``params`` (e.g. the text generators), by name."""
+GENERATED = "generated"  # the output column of a model that continues text
+
+
+def text_generators(alias: str = CHAMPION) -> list[str]:
+    """Registered models whose version under ``alias`` continues text (its signature answers
+    with a ``generated`` column), by name."""
     client = MlflowClient()
     found = []
     for registered in client.search_registered_models():
-        if CHAMPION not in registered.aliases:
+        if alias not in registered.aliases:
             continue
-        signature = mlflow.models.get_model_info(f"models:/{registered.name}@{CHAMPION}").signature
-        declared = {spec.name for spec in signature.params.params} if signature.params else set()
-        if set(params) <= declared:
+        signature = mlflow.models.get_model_info(f"models:/{registered.name}@{alias}").signature
+        outputs = signature.outputs if signature else None
+        if outputs is not None and outputs.has_input_names() and GENERATED in outputs.input_names():
             found.append(registered.name)
     return sorted(found)
 

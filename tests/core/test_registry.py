@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 
 from components.core import registry
 from components.core.config import GateConfig
+from components.core.errors import UserError
 from components.families.forecasting.features import FeatureSpec
 from components.families.forecasting.models import NaiveSeasonal
 
@@ -99,7 +100,7 @@ def test_rollback_restores_previous_champion(mlflow_store: str) -> None:
 
 def test_rollback_without_history_is_a_clear_error(mlflow_store: str) -> None:
     submit(logged_candidate(1.5))
-    with pytest.raises(ValueError, match="no 'previous-champion'"):
+    with pytest.raises(UserError, match="no 'previous-champion'"):
         registry.rollback(NAME)
 
 

@@ -154,3 +154,82 @@ def test_reproducing_an_unknown_version_is_a_short_error(workspace) -> None:
     assert result.returncode == 2
     assert "no model version 'nosuch@champion'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_user_configs_tasks_get_their_own_leaderboards_ranked_by_their_gates(
+    mlflow_store: str,
+) -> None:
+    from mlflow import MlflowClient
+
+    from components.core.stages import GATE_DIRECTION_TAG, GATE_METRIC_TAG
+
+    client = MlflowClient()
+    experiment = client.create_experiment("textclf-mine", tags={"seqpipe.family": "textclf"})
+    boards = {  # task names no default config holds, with gates of their own
+        "textclf-my-reviews": ("test_macro_f1", "greater", {"best-f1": 0.9, "worst-f1": 0.6}),
+        "textclf-my-plays": ("test_loss", "less", {"best-loss": 0.2, "worst-loss": 0.8}),
+    }
+    for registered, (metric, direction, scores) in boards.items():
+        for name, score in scores.items():
+            tags = {
+                "seqpipe.kind": "model",
+                "seqpipe.registered_model": registered,
+                GATE_METRIC_TAG: metric,
+                GATE_DIRECTION_TAG: direction,
+            }
+            run = client.create_run(experiment, tags=tags, run_name=name)
+            client.log_metric(run.info.run_id, metric, score)
+            client.set_terminated(run.info.run_id)
+    result = runner.invoke(app, ["leaderboard", "textclf"])
+    assert result.exit_code == 0, result.output
+    for registered, (metric, _, scores) in boards.items():
+        assert f"{registered} leaderboard (best {metric} first)" in result.output
+        best, worst = scores
+        assert result.output.index(best) < result.output.index(worst)
+
+
+def test_a_bug_is_a_short_error_with_a_hint_and_its_traceback_only_when_verbose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import components.core.lineage
+
+    def broken(reference: str) -> None:
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr("pipelines.cli.registry.tracked_workspace", lambda: None)
+    monkeypatch.setattr(components.core.lineage, "lineage", broken)
+    quiet = runner.invoke(app, ["lineage", "forecasting-chicago"])
+    assert quiet.exit_code == 1
+    assert "KeyError: 'a bug of ours'" in quiet.output and "--verbose" in quiet.output
+    assert "Traceback" not in quiet.output
+    verbose = runner.invoke(app, ["--verbose", "lineage", "forecasting-chicago"])
+    assert verbose.exit_code == 1 and "Traceback" in verbose.output
+
+
+def test_generation_params_take_the_types_of_the_signature() -> None:
+    from mlflow.types import ParamSchema, ParamSpec
+
+    from components.core.errors import UserError
+    from pipelines.cli.params import params_from_text
+
+    schema = ParamSchema(
+        [
+            ParamSpec("max_chars", "long", 200),
+            ParamSpec("temperature", "double", 1.0),
+            ParamSpec("greedy", "boolean", False),
+            ParamSpec("stop", "string", ["."], shape=(-1,)),
+        ]
+    )
+    given = ["max_chars=60", "temperature=0.5", "greedy=true", "stop=.,!"]
+    assert params_from_text(given, schema, "m") == {
+        "max_chars": 60,
+        "temperature": 0.5,
+        "greedy": True,
+        "stop": [".", "!"],
+    }
+    with pytest.raises(UserError, match="m takes no param 'chars'; valid params: max_chars"):
+        params_from_text(["chars=60"], schema, "m")
+    with pytest.raises(UserError, match="max_chars takes a whole number"):
+        params_from_text(["max_chars=many"], schema, "m")
+    with pytest.raises(UserError, match="write NAME=VALUE"):
+        params_from_text(["temperature"], schema, "m")

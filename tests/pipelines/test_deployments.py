@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from components.core.errors import UserError
 from components.families import family_names
 from pipelines.deployments import ENTRYPOINT, deployment_for, deployment_name, deployment_parameters
 
@@ -43,5 +44,5 @@ def test_every_family_has_a_deployment_with_a_cron_schedule(family: str) -> None
 
 
 def test_an_unknown_family_has_no_deployment() -> None:
-    with pytest.raises(ValueError, match=r"unknown family 'weather'.*forecasting"):
+    with pytest.raises(UserError, match=r"unknown family 'weather'.*forecasting"):
         deployment_for("weather")

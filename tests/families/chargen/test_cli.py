@@ -46,19 +46,19 @@ def generate(*arguments: str):
 
 
 def test_the_champion_continues_the_prompt_the_same_way_for_the_same_seed(champion) -> None:
-    first = generate(PROMPT, "--chars", "60", "--temperature", "0.5")
-    again = generate(PROMPT, "--chars", "60", "--temperature", "0.5")
+    first = generate(PROMPT, "--param", "max_chars=60", "--param", "temperature=0.5")
+    again = generate(PROMPT, "--param", "max_chars=60", "--param", "temperature=0.5")
     assert first.exit_code == 0, first.output
     assert first.output.startswith(PROMPT) and first.output == again.output
     assert len(first.output.replace("\n", "")) == len(PROMPT) + 60
-    greedy = generate(PROMPT, "--chars", "1", "--top-k", "1")
+    greedy = generate(PROMPT, "--param", "max_chars=1", "--param", "top_k=1")
     assert greedy.output.strip() == PROMPT + "e"
 
 
 def test_bad_settings_and_a_missing_champion_are_short_errors(champion) -> None:
-    negative = generate(PROMPT, "--chars", "-3")
+    negative = generate(PROMPT, "--param", "max_chars=-3")
     assert negative.exit_code == 2 and "max_chars must be between 1" in negative.output
-    frozen = generate(PROMPT, "--temperature", "0")
+    frozen = generate(PROMPT, "--param", "temperature=0")
     assert frozen.exit_code == 2 and "temperature must be > 0" in frozen.output
     missing = generate(PROMPT, "--model", "chargen-sonnets")
     assert missing.exit_code == 2 and "no champion" in missing.output

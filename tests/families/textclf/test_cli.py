@@ -18,14 +18,14 @@ def test_family_is_registered_with_its_gate_metric() -> None:
     assert {"test_accuracy", "test_macro_f1_baseline"} <= set(family.leaderboard_columns)
 
 
-def test_optimizer_study_command_documents_its_options() -> None:
-    result = runner.invoke(app, ["optimizers", "--help"])
+def test_study_command_documents_its_options() -> None:
+    result = runner.invoke(app, ["study", "--help"])
     assert result.exit_code == 0
     for option in ("--task", "--model", "--profile", "--config"):
         assert option in result.output
 
 
 def test_optimizer_study_of_a_family_without_one_is_rejected() -> None:
-    result = runner.invoke(app, ["optimizers", "forecasting", "--task", "chicago"])
+    result = runner.invoke(app, ["study", "forecasting", "optimizers", "--task", "chicago"])
     assert result.exit_code == 2
     assert "no optimizer study for 'forecasting'" in result.output

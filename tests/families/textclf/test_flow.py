@@ -213,15 +213,22 @@ def test_bad_data_stops_the_flow_naming_the_failures(trained) -> None:
     )
 
 
-def test_optimizer_study_compares_five_optimizers_under_one_parent_run(trained) -> None:
-    from pipelines.flow import study_flow
+def test_optimizer_study_compares_five_optimizers_under_one_parent_run(
+    trained, monkeypatch
+) -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    from pipelines.cli import app
 
     _, config, _ = trained
-    summary = study_flow(
-        "textclf", "optimizers", task="finefoods", model="gru", config_path=str(config)
-    )
-    assert sorted(summary["optimizer"]) == ["adagrad", "adam", "momentum", "rmsprop", "sgd"]
-    assert (summary["epochs"] == 2).all()
+    monkeypatch.setenv("PREFECT_API_URL", PREFECT_API_URL.value())  # the session's server
+    # No --model: the config's first model that is not a baseline, gru.
+    arguments = ["study", "textclf", "optimizers", "--task", "finefoods", "--config", str(config)]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert "textclf finefoods: gru, optimizers study" in result.output
+    names = ["adagrad", "adam", "momentum", "rmsprop", "sgd"]
+    assert all(name in result.output for name in names)
     client = MlflowClient()
     (experiment_id,) = experiment_ids("finefoods")
     (study,) = client.search_runs([experiment_id], "tags.`seqpipe.study` = 'optimizers'")
@@ -231,7 +238,6 @@ def test_optimizer_study_compares_five_optimizers_under_one_parent_run(trained) 
         f"tags.`mlflow.parentRunId` = '{study.info.run_id}' "
         "and tags.`seqpipe.kind` = 'optimizer-trial'",
     )
-    assert sorted(run.data.tags["seqpipe.optimizer"] for run in trials) == sorted(
-        summary["optimizer"]
-    )
+    assert sorted(run.data.tags["seqpipe.optimizer"] for run in trials) == names
+    assert {run.data.tags["seqpipe.model"] for run in trials} == {"gru"}
     assert all(len(client.get_metric_history(run.info.run_id, "val_loss")) == 2 for run in trials)

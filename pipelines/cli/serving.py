@@ -1,0 +1,154 @@
+"""Serving commands: an HTTP server following an alias, batch scoring, text generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from components.core.errors import UserError
+from pipelines.cli.params import params_from_text
+from pipelines.cli.shared import (
+    REGISTERED_MODEL_HELP,
+    console,
+    quiet_flow_logs,
+    quiet_libraries,
+    tracked_workspace,
+)
+
+AliasOption = Annotated[str, typer.Option(help="The alias whose version answers.")]
+
+
+def serve(
+    model_name: Annotated[str, typer.Argument(help=REGISTERED_MODEL_HELP)],
+    alias: Annotated[str, typer.Option(help="The alias to serve and follow.")] = "champion",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes it to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SEQPIPE_SERVE_TOKEN",
+            help="Require 'Authorization: Bearer <token>' on predict and version "
+            "(read from SEQPIPE_SERVE_TOKEN so it stays out of the process list).",
+            show_default=False,
+        ),
+    ] = None,
+    max_request_bytes: Annotated[
+        int, typer.Option(help="Larger request bodies get HTTP 413.")
+    ] = 1_000_000,
+    poll_seconds: Annotated[
+        float, typer.Option(help="How often to check whether the alias moved.")
+    ] = 10.0,
+) -> None:
+    """Serve models:/MODEL_NAME@ALIAS over HTTP, following the alias without a restart.
+
+    Endpoints: POST /predict (MLflow's scoring JSON), GET /health, /ready, /version, and the
+    OpenAPI description at /docs and /openapi.json.
+    """
+    quiet_libraries()
+    tracked_workspace()
+    from mlflow import MlflowClient
+
+    registered = sorted(model.name for model in MlflowClient().search_registered_models())
+    if model_name not in registered:
+        raise UserError(
+            f"no registered model {model_name!r} in this workspace; registered: "
+            f"{registered or 'none (run `seqpipe run all` first)'}"
+        )
+    from pipelines.model_server import serve as serve_model
+
+    # An empty token (an unset variable in a compose file) means no token.
+    serve_model(model_name, alias, host, port, token or None, max_request_bytes, poll_seconds)
+
+
+def predict(
+    model_name: Annotated[str, typer.Argument(help=REGISTERED_MODEL_HELP)],
+    input_path: Annotated[
+        Path, typer.Argument(help="A CSV or Parquet file.", exists=True, dir_okay=False)
+    ],
+    alias: AliasOption = "champion",
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write (CSV or Parquet); default: INPUT.predictions.EXT."),
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(help="Input column(s) the model reads (repeatable); default: inferred."),
+    ] = None,
+) -> None:
+    """Score a file with MODEL_NAME@ALIAS; every prediction row names the model version and
+    the data version it was trained on."""
+    quiet_libraries()
+    from pipelines.batch import batch_predict_flow
+    from pipelines.common import workspace_dir
+    from pipelines.server import prefect_api
+
+    quiet_flow_logs()
+    with prefect_api():
+        written = batch_predict_flow(
+            model_name,
+            str(input_path),
+            str(output) if output else None,
+            alias,
+            column or None,
+            str(workspace_dir()),
+        )
+    console.print(f"predictions of {model_name}@{alias}: {written}")
+
+
+def generate(
+    prompt: Annotated[str, typer.Argument(help="The text to continue.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="NAME=VALUE",
+            help="An inference parameter of the model's signature (repeatable), e.g. "
+            "temperature=0.5; those left out take the signature's defaults. A name the "
+            "model does not take is an error that lists the ones it does.",
+        ),
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Registered text generator (default: the one with the alias)."
+        ),
+    ] = None,
+    alias: AliasOption = "champion",
+) -> None:
+    """Continue PROMPT with a text generator's version under ALIAS (its champion)."""
+    quiet_libraries()
+    from components.core import registry
+
+    workspace = tracked_workspace()
+    if model_name is None:
+        generators = registry.text_generators(alias)
+        if len(generators) != 1:
+            raise UserError(
+                f"{len(generators)} registered text generators with a {alias} {generators}: "
+                "name one with --model"
+                if generators
+                else f"no registered model with a {alias} generates text: run "
+                "`seqpipe run all` first"
+            )
+        (model_name,) = generators
+    if alias not in registry.aliases(model_name):
+        raise UserError(f"{model_name} has no {alias} in {workspace}: run its family's flow first")
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from rich.text import Text
+
+    model = mlflow.pyfunc.load_model(f"models:/{model_name}@{alias}")
+    params = params_from_text(param or [], model.metadata.get_params_schema(), model_name)
+    try:
+        answer = model.predict([prompt], params=params)
+    except MlflowException as error:
+        if error.error_code != "INVALID_PARAMETER_VALUE":  # the model's fault, not the request's
+            raise
+        raise UserError(error.message) from None
+    # Text, not markup: a generated "[" must print as itself.
+    console.print(Text.assemble((prompt, "bold"), answer[registry.GENERATED].iloc[0]))

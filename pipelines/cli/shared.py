@@ -1,0 +1,96 @@
+"""What the commands share: consoles, common options, the invocation's state, the UI hint."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from components.families import family_names
+
+console = Console(width=max(Console().width, 120))
+errors = Console(stderr=True, width=max(Console().width, 120))
+
+ProfileOption = Annotated[str, typer.Option(help="Config profile: quick (minutes) or full.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(help="A family config YAML instead of the default.", exists=True, dir_okay=False),
+]
+REGISTERED_MODEL_HELP = "Registered model (`seqpipe leaderboard --all` lists them)."
+
+
+@dataclass
+class Invocation:
+    """What one command line sets up once, reset by the app's callback before each command."""
+
+    verbose: bool = False
+    workspace: Path | None = None  # set once MLflow points at the workspace's store
+
+    def reset(self, verbose: bool) -> None:
+        """Start a command line: nothing carries over from an earlier one in this process."""
+        self.verbose, self.workspace = verbose, None
+
+
+invocation = Invocation()
+
+
+def tracked_workspace() -> Path:
+    """The workspace, with MLflow's tracking and registry pointed at its store (once a command).
+
+    Raises:
+        UserError: if a tracking server does not answer.
+    """
+    if invocation.workspace is None:
+        from components.core import tracking
+        from pipelines.common import workspace_dir
+
+        workspace = workspace_dir()
+        tracking.configure(workspace)
+        invocation.workspace = workspace
+    return invocation.workspace
+
+
+def quiet_libraries() -> None:
+    """Environment defaults for the libraries a command is about to import."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    # Pipelines run offline by default; the Prefect server must not try to phone home.
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The temporary local server competes with TensorFlow's import for two cores at start.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+
+
+def quiet_flow_logs() -> None:
+    """Prefect logs a failed task's traceback: for the user's errors, only without --verbose."""
+    from pipelines.errors import hide_user_error_tracebacks
+
+    if not invocation.verbose:
+        hide_user_error_tracebacks()
+
+
+def checked_family(name: str) -> str:
+    """``name`` if a family has it, else a usage error naming the valid ones."""
+    if name not in family_names():
+        raise typer.BadParameter(f"unknown family {name!r}; valid: {family_names()}")
+    return name
+
+
+def print_ui_hint(host: str = "127.0.0.1", port: int = 5000) -> None:
+    """How to open the MLflow UI on this workspace's runs."""
+    from components.core import tracking
+    from pipelines.common import workspace_dir
+
+    # The UI opens in its GenAI mode unless asked for model training; the choice then sticks.
+    page = "#/experiments?workflowType=machine_learning"
+    uri = tracking.tracking_uri(workspace_dir())
+    if not tracking.is_embedded(uri):
+        console.print(f"Open the MLflow UI: [bold]{uri.rstrip('/')}/{page}[/bold]")
+        return
+    console.print(
+        f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir(), host, port)}[/bold]"
+        f" then browse http://{host}:{port}/{page}"
+    )
