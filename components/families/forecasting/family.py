@@ -27,8 +27,8 @@ from components.families.forecasting.features import (
     split_positions,
     target_matrix,
 )
-from components.families.forecasting.models import FORECASTERS, NaiveSeasonal, make_forecaster
-from components.families.forecasting.serving import ForecastingModel, log_forecaster
+from components.families.forecasting.models import NaiveSeasonal, forecaster_names, make_forecaster
+from components.families.forecasting.serving import ForecastingModel
 from components.families.forecasting.sources import load_series_table, read_table_file
 from components.families.forecasting.suite import validate_series_table
 
@@ -69,7 +69,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         return [config.dataset.name]
 
     def model_names(self) -> list[str]:
-        return sorted(FORECASTERS)
+        return forecaster_names()
 
     def runs(self, config: ForecastingConfig, names: list[str] | None) -> list[ForecastRun]:
         return config.select(names)
@@ -178,7 +178,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             callbacks=callbacks,
             backup_dir=backup_dir,
         )
-        return Fitted(model=ForecastingModel.of(forecaster, spec), history=history)
+        return Fitted(model=ForecastingModel(forecaster, spec), history=history)
 
     def log_model(self, fitted: Fitted, prepared: PreparedSeries) -> LoggedModel:
         model: ForecastingModel = fitted.model
@@ -190,7 +190,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             .iloc[end - rows : end]
             .reset_index(drop=True)
         )
-        return log_forecaster(model, example)
+        return model.log(example)
 
     def evaluate(
         self,

@@ -57,8 +57,9 @@ def test_file_source_needs_a_path() -> None:
 
 
 def test_default_config_names_only_registered_models() -> None:
-    from components.families.forecasting.models import FORECASTERS
-
-    config = ForecastingFamily().load_config(profile="full")
-    assert {run.name for run in config.models} <= set(FORECASTERS)
-    assert set(FORECASTERS) <= {run.name for run in config.models}  # every model runs in `all`
+    family = ForecastingFamily()
+    config = family.load_config(profile="full")
+    assert {run.name for run in config.models} <= set(family.model_names())
+    assert set(family.model_names()) <= {
+        run.name for run in config.models
+    }  # every model runs in `all`
