@@ -1,8 +1,11 @@
-"""No module of ours imports, at module level, a module that imports it back."""
+"""No module of ours imports, at module level, a module that imports it back; listing the
+families imports no Keras."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +106,16 @@ def test_the_walk_sees_a_cycle_and_ignores_function_imports() -> None:
     found = module_level_imports(ast.parse(source), "pkg.mod", is_package=False)
     assert {"x.y", "pkg", "pkg.z"} <= found
     assert not {"hidden", "inner"} & found
+
+
+def test_listing_the_families_imports_no_keras() -> None:
+    code = (
+        "import sys\n"
+        "from components.families import family_names, get_family\n"
+        "[get_family(name) for name in family_names()]\n"
+        "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -337,6 +337,8 @@ class CharNetwork:
     @classmethod
     def load(cls, directory: Path) -> CharNetwork:
         """A network written by ``save``."""
+        import components.families.chargen.standardize  # noqa: F401  (registers lower_unicode)
+
         settings = read_settings(directory)
         model = keras.models.load_model(Path(directory) / "model.keras")
         vectorizer = CharVectorizer(settings["characters"], settings["lowercase"])
