@@ -124,13 +124,13 @@ def targets(rows: list[dict]) -> dict[str, object]:
     """The forecasting peers' figures: each horizon's champion and best neural model against
     the seasonal naive forecast and gradient boosting, the SARIMA order search beside the
     fixed order, and batch- beside layer-normalized RNNs."""
-    from components.families.forecasting.models import NETWORKS
+    from components.families.forecasting.networks import KERAS_BUILDERS
 
     by_horizon: dict[str, object] = {}
     for horizon in sorted({_horizon(row) for row in rows}):
         same = [row for row in rows if _horizon(row) == horizon]  # sorted best first
         naive = next(row for row in same if _model(row) == "naive_seasonal")["test_mae"]
-        neural = [row for row in same if _model(row) in NETWORKS]
+        neural = [row for row in same if _model(row) in KERAS_BUILDERS]
         boosted = [row for row in same if _model(row) == "gbm"]
         figures = {
             "naive_test_mae": naive,

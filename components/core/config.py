@@ -13,8 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components.core.errors import UserError
 
-from components.core.errors import UserError
-
 OptimizerName = Literal["sgd", "momentum", "adagrad", "rmsprop", "adam"]
 
 

@@ -1,18 +1,25 @@
-"""The pyfunc base of every family: logging with signature and pins, and HTTP 400 errors."""
+"""The pyfunc base of every family: one artifact, pinned requirements, signature, input
+example, logging and loading; and HTTP 400 errors."""
 
 from __future__ import annotations
 
+import copy
 import tempfile
-from collections.abc import Callable, Mapping
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel, PythonModelContext
+
+from components.core.contract import LoggedModel
+from components.core.persistence import Saveable, load_fitted
+
+ARTIFACT = "fitted_model"  # the artifact folder of every family's fitted model
 
 
 def bad_request(message: str) -> MlflowException:
@@ -20,34 +27,60 @@ def bad_request(message: str) -> MlflowException:
     return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
-def log_pyfunc(
-    python_model: mlflow.pyfunc.PythonModel,
-    artifact: str,
-    save: Callable[[Path], None],
-    example: Any,
-    output: Any,
-    packages: tuple[str, ...] = (),
-    params: Mapping[str, Any] | None = None,
-) -> str:
-    """Log a pyfunc whose state ``save`` writes into the artifact folder ``artifact``, with
-    the signature of ``example`` -> ``output`` and requirements pinned to the versions it was
-    trained with (the core's and the family's ``packages``); return its URI.
+class FamilyModel(PythonModel):
+    """A fitted model (network, n-gram, forecaster, classifier...) served on raw inputs.
 
-    ``params`` are the inference parameters callers may pass to ``predict(..., params=...)``
-    (e.g. a temperature), with their defaults: they become the signature's params schema.
+    The base logs and loads every family the same way: the fitted model's files
+    (``components.core.persistence``) in the artifact folder ``ARTIFACT``, requirements
+    pinned to the versions it was trained with (the core's and ``packages``), the signature
+    of the input example and its output, with ``default_params`` as the params schema. A
+    family's subclass keeps ``predict`` and its input checks.
+
+    Args:
+        model: the fitted model, ready to predict in memory.
     """
-    with tempfile.TemporaryDirectory() as scratch:
-        directory = Path(scratch) / artifact
-        save(directory)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=python_model,
-            artifacts={artifact: str(directory)},
-            signature=mlflow.models.infer_signature(example, output, params=params),
-            input_example=example,
-            pip_requirements=pinned_requirements(packages),
-        )
-    return info.model_uri
+
+    packages: ClassVar[tuple[str, ...]] = ()  # the family's requirements besides the core's
+
+    def __init__(self, model: Saveable) -> None:
+        self.model = model
+
+    def default_params(self) -> dict[str, Any] | None:
+        """The inference parameters callers may pass to ``predict(..., params=...)`` (e.g. a
+        temperature), with their defaults; None when the model takes none."""
+        return None
+
+    def input_example(self, sample: Any) -> Any:
+        """The logged input example made of ``sample`` (raw test inputs)."""
+        return sample
+
+    def log(self, sample: Any) -> LoggedModel:
+        """Log the model to the active run; its example's output is a request with the
+        default params (what the served model answers to the example alone)."""
+        example = self.input_example(sample)
+        output = self.predict(None, example)
+        params = self.default_params()
+        # The fitted model travels as its saved files, not inside the pickled wrapper.
+        shell = copy.copy(self)
+        shell.model = None
+        with tempfile.TemporaryDirectory() as scratch:
+            directory = Path(scratch) / ARTIFACT
+            self.model.save(directory)
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=shell,
+                artifacts={ARTIFACT: str(directory)},
+                signature=mlflow.models.infer_signature(example, output, params=params),
+                input_example=example,
+                pip_requirements=pinned_requirements(self.packages),
+            )
+        return LoggedModel(info.model_uri, example, output)
+
+    def load_context(self, context: PythonModelContext) -> None:
+        # Only a class of the wrapper's own package may read the files (a family defined
+        # outside ``components`` brings its own).
+        package = type(self).__module__.partition(".")[0]
+        self.model = load_fitted(Path(context.artifacts[ARTIFACT]), package)
 
 
 # The wrappers also import this project's code, which is not a package on an index: a

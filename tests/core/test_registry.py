@@ -23,13 +23,13 @@ def logged_candidate(
 ) -> registry.Candidate:
     import mlflow
 
-    from components.families.forecasting.serving import ForecastingModel, log_forecaster
+    from components.families.forecasting.serving import ForecastingModel
 
     example = pd.DataFrame(
         {"date": pd.date_range("2020-01-01", periods=14), "y": np.arange(14, dtype="float64")}
     )
     with mlflow.start_run() as run:
-        uri = log_forecaster(ForecastingModel.of(NaiveSeasonal(7, 1), SPEC), example).uri
+        uri = ForecastingModel(NaiveSeasonal(7, 1), SPEC).log(example).uri
     return registry.Candidate(run.info.run_id, "naive", uri, NAME, score, baseline, key)
 
 

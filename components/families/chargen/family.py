@@ -15,13 +15,9 @@ from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.chargen.config import ChargenConfig, ResolvedCharRun
-from components.families.chargen.models import BASELINE, NETWORKS
+from components.families.chargen.models import BASELINE
 from components.families.chargen.ngram import WittenBellModel
-from components.families.chargen.serving import (
-    CharGeneratorModel,
-    configured_params,
-    log_char_generator,
-)
+from components.families.chargen.serving import CharGeneratorModel, configured_params
 from components.families.chargen.sources import SPLITS, load_corpus_table, normalize
 from components.families.chargen.suite import validate_corpus_table
 from components.families.chargen.vectorizer import CharVectorizer
@@ -58,7 +54,10 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         return [config.corpus.name]
 
     def model_names(self) -> list[str]:
-        return sorted([*NETWORKS, BASELINE])
+        # The networks' registry lives beside their Keras builders: listed only when asked.
+        from components.families.chargen.networks import BUILDERS
+
+        return sorted([*BUILDERS, BASELINE])
 
     def baseline_runs(
         self, config: ChargenConfig, runs: list[ResolvedCharRun]
@@ -147,17 +146,17 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         params = configured_params(config.sampling)
         if run.name == BASELINE:
             ngram = WittenBellModel(config.ngram.order, prepared.vectorizer)
-            model = CharGeneratorModel.of(ngram.fit(prepared.texts["train"]), params)
+            model = CharGeneratorModel(ngram.fit(prepared.texts["train"]), params)
             return Fitted(model=model)
         from components.families.chargen.networks import CharNetwork
 
         network = CharNetwork(run, prepared.vectorizer)
         history = network.fit(prepared.ids, config.window, backup_dir, callbacks)
-        return Fitted(model=CharGeneratorModel.of(network, params), history=history)
+        return Fitted(model=CharGeneratorModel(network, params), history=history)
 
     def log_model(self, prepared: PreparedCorpus, fitted: Fitted) -> LoggedModel:
         example = [prepared.texts["test"][:40]]
-        return log_char_generator(fitted.model, example)
+        return fitted.model.log(example)
 
     def score(
         self, prepared: PreparedCorpus, run: ResolvedCharRun, model: CharGeneratorModel

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -16,10 +15,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from components.core.persistence import read_settings, write_manifest
 from components.core.training import fit_model, make_optimizer, seed_everything
 from components.families.chargen.config import CharArchitecture, ResolvedCharRun, WindowConfig
 from components.families.chargen.decoding import CharScores
-from components.families.chargen.models import NETWORKS
 from components.families.chargen.vectorizer import PADDING_ID, CharVectorizer
 
 FIT_SPLITS = ("train", "validation")
@@ -81,7 +80,12 @@ def build_stacked_gru(config: CharArchitecture, spec: CharSpec) -> keras.Model:
     return _language_model(spec, config, stack)
 
 
-BUILDERS: dict[str, Builder] = {name: globals()[builder] for name, builder in NETWORKS.items()}
+# Network name -> its builder: the family's networks (a config names them; the n-gram aside).
+BUILDERS: dict[str, Builder] = {
+    "gru": build_gru,
+    "lstm": build_lstm,
+    "stacked_gru": build_stacked_gru,
+}
 
 
 def builder(name: str) -> Builder:
@@ -204,8 +208,6 @@ class CharNetwork:
         model: a fitted string-input model (when loaded).
     """
 
-    kind = "keras"
-
     def __init__(
         self, run: ResolvedCharRun, vectorizer: CharVectorizer, model: keras.Model | None = None
     ) -> None:
@@ -321,18 +323,26 @@ class CharNetwork:
             yield self._decoder
 
     def save(self, directory: Path) -> None:
-        """Write the string-input model and a manifest (run, characters, lower-casing)."""
+        """Write the string-input model and the run, characters and lower-casing."""
         if self.model_ is None:
             raise ValueError("the network is not fitted")
-        directory.mkdir(parents=True, exist_ok=True)
-        self.model_.save(directory / "model.keras")
-        manifest = {
-            "kind": self.kind,
+        settings = {
             "run": self.run.model_dump(mode="json"),
             "characters": self.vectorizer.characters,
             "lowercase": self.vectorizer.lowercase,
         }
-        (directory / "language_model.json").write_text(json.dumps(manifest, indent=2))
+        write_manifest(directory, self, settings)
+        self.model_.save(directory / "model.keras")
+
+    @classmethod
+    def load(cls, directory: Path) -> CharNetwork:
+        """A network written by ``save``."""
+        import components.families.chargen.standardize  # noqa: F401  (registers lower_unicode)
+
+        settings = read_settings(directory)
+        model = keras.models.load_model(Path(directory) / "model.keras")
+        vectorizer = CharVectorizer(settings["characters"], settings["lowercase"])
+        return cls(ResolvedCharRun.model_validate(settings["run"]), vectorizer, model)
 
 
 class NetworkDecoder:
@@ -360,10 +370,3 @@ class NetworkDecoder:
 
     def _read(self, ids: np.ndarray) -> np.ndarray:
         return np.asarray(self._next_logits(tf.constant(ids[None], dtype=tf.int64)), "float64")
-
-
-def load_network(directory: Path, manifest: dict[str, Any]) -> CharNetwork:
-    """Load a network written by ``CharNetwork.save``."""
-    model = keras.models.load_model(Path(directory) / "model.keras")
-    vectorizer = CharVectorizer(manifest["characters"], manifest["lowercase"])
-    return CharNetwork(ResolvedCharRun.model_validate(manifest["run"]), vectorizer, model)

@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from components.core.persistence import read_settings, write_manifest
 from components.families.chargen.decoding import CharScores
 from components.families.chargen.vectorizer import RESERVED_IDS, UNKNOWN_ID, CharVectorizer
 
@@ -122,24 +122,24 @@ class WittenBellModel:
         yield NgramDecoder(self)
 
     def save(self, directory: Path) -> None:
-        """Write the counts and the alphabet as gzipped JSON."""
-        directory.mkdir(parents=True, exist_ok=True)
-        manifest = {
-            "kind": self.kind,
+        """Write the counts as gzipped JSON, and the order and alphabet."""
+        settings = {
             "order": self.order,
             "characters": self.vectorizer.characters,
             "lowercase": self.vectorizer.lowercase,
         }
-        (directory / "language_model.json").write_text(json.dumps(manifest, indent=2))
+        write_manifest(directory, self, settings)
         with gzip.open(directory / "counts.json.gz", "wt", encoding="utf-8") as handle:
             json.dump(self.counts_, handle)
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> WittenBellModel:
+    def load(cls, directory: Path) -> WittenBellModel:
+        """A model written by ``save``."""
+        settings = read_settings(directory)
         with gzip.open(directory / "counts.json.gz", "rt", encoding="utf-8") as handle:
             counts = json.load(handle)
-        vectorizer = CharVectorizer(manifest["characters"], manifest["lowercase"])
-        return cls(manifest["order"], vectorizer, counts)
+        vectorizer = CharVectorizer(settings["characters"], settings["lowercase"])
+        return cls(settings["order"], vectorizer, counts)
 
 
 class NgramDecoder:

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 
 from components.core.contract import LoggedModel
-from components.core.serving import bad_request, input_strings, log_pyfunc
+from components.core.serving import FamilyModel, bad_request, input_strings
 from components.families.chargen.config import SamplingConfig
 from components.families.chargen.decoding import generate
 
-PACKAGES = ("tensorflow-cpu", "keras")
 MAX_CHARS = 5000  # characters one request may ask for per prompt
 MAX_PROMPT_CHARS = 10_000
 MAX_PROMPTS = 64
@@ -29,31 +26,37 @@ def configured_params(sampling: SamplingConfig) -> dict[str, Any]:
     return DEFAULT_PARAMS | {"max_chars": sampling.max_chars, "seed": sampling.seed}
 
 
-class CharGeneratorModel(mlflow.pyfunc.PythonModel):
+class CharGeneratorModel(FamilyModel):
     """Continues each prompt with a character language model (a network or the n-gram).
 
     Params: ``max_chars`` (1..5000), ``temperature`` (> 0; near 0 is greedy), ``top_k`` (0:
     every character; 1: greedy), ``seed`` (the same request gives the same text).
 
     Args:
+        language_model: a fitted ``CharNetwork`` or ``WittenBellModel``.
         params: the defaults of a request's params (``DEFAULT_PARAMS`` when None); logged as
             the signature's params schema, which a server fills missing params from.
     """
 
-    def __init__(self, params: dict[str, Any] | None = None) -> None:
+    packages = ("tensorflow-cpu", "keras")
+
+    def __init__(self, language_model: Any, params: dict[str, Any] | None = None) -> None:
+        super().__init__(language_model)
         self.params = dict(params or DEFAULT_PARAMS)
 
-    @classmethod
-    def of(cls, language_model: Any, params: dict[str, Any] | None = None) -> CharGeneratorModel:
-        """A wrapper around a fitted language model, ready to generate in memory."""
-        model = cls(params)
-        model.language_model = language_model
-        return model
+    @property
+    def language_model(self) -> Any:
+        return self.model
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from components.families.chargen.models import load_language_model
+    def default_params(self) -> dict[str, Any]:
+        return self.params
 
-        self.language_model = load_language_model(Path(context.artifacts["language_model"]))
+    def log(self, sample: list[str]) -> LoggedModel:
+        with warnings.catch_warnings():
+            # MLflow warns that integer columns cannot hold missing values; ``characters``
+            # never does (every row counts its generated characters).
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            return super().log(sample)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Columns ``prompt``, ``generated``, ``characters`` and ``entropy_bits`` (mean entropy
@@ -129,24 +132,3 @@ def check_params(
     if settings["top_k"] < 0:
         raise bad_request(f"top_k must be 0 (every character) or more, got {settings['top_k']}")
     return settings
-
-
-def log_char_generator(model: CharGeneratorModel, example_prompts: list[str]) -> LoggedModel:
-    """Log a fitted generator to the active run as a pyfunc whose params schema holds the
-    model's defaults; the example's output is a request with those defaults (what the served
-    model answers to the example alone)."""
-    output = model.predict(None, example_prompts, model.params)
-    with warnings.catch_warnings():
-        # MLflow warns that integer columns cannot hold missing values; ``characters`` never
-        # does (every row counts its generated characters).
-        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        uri = log_pyfunc(
-            CharGeneratorModel(model.params),
-            "language_model",
-            model.language_model.save,
-            example_prompts,
-            output,
-            PACKAGES,
-            params=model.params,
-        )
-    return LoggedModel(uri, example_prompts, output)

@@ -1,22 +1,19 @@
-"""The character vectorizer: Keras ``TextVectorization(split="character")``, fixed alphabet."""
+"""The character vectorizer: Keras ``TextVectorization(split="character")``, fixed alphabet
+(Keras loaded only when the layer is made)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+if TYPE_CHECKING:
+    import keras
 
 PADDING_ID = 0  # TextVectorization's padding token ""
 UNKNOWN_ID = 1  # TextVectorization's out-of-vocabulary token "[UNK]"
 RESERVED_IDS = 2  # ids before the first character
-
-
-@keras.saving.register_keras_serializable(package="seqpipe")
-def lower_unicode(text: tf.Tensor) -> tf.Tensor:
-    """Unicode lower case, as Python's ``str.lower`` (Keras' ``"lower"`` is ASCII only)."""
-    return tf.strings.lower(text, encoding="utf-8")
 
 
 class CharVectorizer:
@@ -42,6 +39,10 @@ class CharVectorizer:
 
     def layer(self) -> keras.layers.TextVectorization:
         """A ``TextVectorization`` layer: strings in, padded character ids out."""
+        import keras
+
+        from components.families.chargen.standardize import lower_unicode
+
         return keras.layers.TextVectorization(
             standardize=lower_unicode if self.lowercase else None,
             split="character",
@@ -51,6 +52,8 @@ class CharVectorizer:
 
     def transform(self, text: str) -> np.ndarray:
         """The ids of one text, shape (characters,)."""
+        import tensorflow as tf
+
         if not text:
             return np.zeros(0, dtype="int64")
         return np.asarray(self.layer()(tf.constant([text]))[0], dtype="int64")

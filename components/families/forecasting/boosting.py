@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from components.core.persistence import read_settings, write_manifest
 from components.families.forecasting.config import Boosting, ForecastRun
 from components.families.forecasting.features import SplitPositions
-from components.families.forecasting.models import seasonal_naive, write_manifest
+from components.families.forecasting.statistical import seasonal_naive
 
 
 class GradientBoostingForecaster:
@@ -27,8 +28,6 @@ class GradientBoostingForecaster:
     early stopping watches the validation split, never a random part of the training rows,
     which would leak future days into the choice of the number of trees.
     """
-
-    kind = "gradient_boosting"
 
     def __init__(
         self,
@@ -111,19 +110,19 @@ class GradientBoostingForecaster:
     def save(self, directory: Path) -> None:
         import joblib
 
-        directory.mkdir(parents=True, exist_ok=True)
+        write_manifest(directory, self, {"horizon": self.horizon} | self.describe())
         joblib.dump(self.models_, directory / "regressors.joblib")
-        write_manifest(directory, {"kind": self.kind, "horizon": self.horizon} | self.describe())
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> GradientBoostingForecaster:
+    def load(cls, directory: Path) -> GradientBoostingForecaster:
         import joblib
 
+        settings = read_settings(directory)
         return cls(
-            manifest["horizon"],
-            manifest["seasonal_period"],
-            manifest["lags"],
-            Boosting.model_validate(manifest["boosting"]),
-            manifest["seed"],
+            settings["horizon"],
+            settings["seasonal_period"],
+            settings["lags"],
+            Boosting.model_validate(settings["boosting"]),
+            settings["seed"],
             joblib.load(Path(directory) / "regressors.joblib"),
         )

@@ -28,8 +28,8 @@ from components.families.forecasting.features import (
     split_positions,
     target_matrix,
 )
-from components.families.forecasting.models import FORECASTERS, NaiveSeasonal, make_forecaster
-from components.families.forecasting.serving import ForecastingModel, log_forecaster
+from components.families.forecasting.models import NaiveSeasonal, forecaster_names, make_forecaster
+from components.families.forecasting.serving import ForecastingModel
 from components.families.forecasting.sources import load_series_table, read_table_file
 from components.families.forecasting.suite import validate_series_table
 
@@ -95,7 +95,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         return [config.dataset.name]
 
     def model_names(self) -> list[str]:
-        return sorted(FORECASTERS)
+        return forecaster_names()
 
     def baseline_runs(
         self, config: ForecastingConfig, runs: list[ForecastRun]
@@ -191,7 +191,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             callbacks=callbacks,
             backup_dir=backup_dir,
         )
-        return Fitted(model=ForecastingModel.of(forecaster, spec), history=history)
+        return Fitted(model=ForecastingModel(forecaster, spec), history=history)
 
     def log_model(self, prepared: PreparedSeries, fitted: Fitted) -> LoggedModel:
         model: ForecastingModel = fitted.model
@@ -203,7 +203,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
             .iloc[end - rows : end]
             .reset_index(drop=True)
         )
-        return log_forecaster(model, example)
+        return model.log(example)
 
     def score(self, prepared: PreparedSeries, run: ForecastRun, model: ForecastingModel) -> Scores:
         origins = prepared.test_origins(run.horizon)

@@ -11,10 +11,10 @@ import keras
 import numpy as np
 from keras import layers
 
+from components.core.persistence import read_settings, write_manifest
 from components.core.training import fit_model, make_loss, make_optimizer, seed_everything
 from components.families.forecasting.config import Architecture, ForecastRun
 from components.families.forecasting.features import SplitPositions, window_dataset
-from components.families.forecasting.models import NETWORKS, write_manifest
 
 
 @dataclass(frozen=True)
@@ -183,15 +183,22 @@ def build_bn_rnn(config: Architecture, spec: ForecastSpec) -> keras.Model:
     return _assemble(spec, body, "bn_rnn")
 
 
+# Network name -> its builder: the family's networks (models.FORECASTERS holds the others).
 KERAS_BUILDERS: dict[str, Builder] = {
-    name: globals()[builder] for name, builder in NETWORKS.items()
+    "linear": build_linear,
+    "simple_rnn": build_simple_rnn,
+    "deep_rnn": build_deep_rnn,
+    "lstm": build_lstm,
+    "gru": build_gru,
+    "conv_gru": build_conv_gru,
+    "wavenet": build_wavenet,
+    "ln_rnn": build_ln_rnn,
+    "bn_rnn": build_bn_rnn,
 }
 
 
 class KerasForecaster:
     """A Keras model built by name from the registry, fitted on windows of the series."""
-
-    kind = "keras"
 
     def __init__(
         self,
@@ -277,21 +284,18 @@ class KerasForecaster:
         return predictions[:, -1, :] if self.output == "seq2seq" else predictions
 
     def save(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        settings = {
+            "name": self.name,
+            "window": self.window,
+            "output": self.output,
+            "run": self.run.model_dump(mode="json"),
+        }
+        write_manifest(directory, self, settings)
         self.model_.save(directory / "model.keras")
-        write_manifest(
-            directory,
-            {
-                "kind": self.kind,
-                "name": self.name,
-                "window": self.window,
-                "output": self.output,
-                "run": self.run.model_dump(mode="json"),
-            },
-        )
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> KerasForecaster:
-        model = keras.models.load_model(directory / "model.keras")
-        run = ForecastRun.model_validate(manifest["run"])
-        return cls(manifest["name"], run, manifest["window"], model, manifest["output"])
+    def load(cls, directory: Path) -> KerasForecaster:
+        settings = read_settings(directory)
+        model = keras.models.load_model(Path(directory) / "model.keras")
+        run = ForecastRun.model_validate(settings["run"])
+        return cls(settings["name"], run, settings["window"], model, settings["output"])

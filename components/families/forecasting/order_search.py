@@ -31,7 +31,7 @@ import numpy as np
 from components.core.config import flatten
 from components.families.forecasting.config import SarimaGrid
 from components.families.forecasting.features import SplitPositions, target_matrix
-from components.families.forecasting.models import StateSpaceForecaster
+from components.families.forecasting.statistical import StateSpaceForecaster
 
 TRIAL_KIND = "search-trial"  # seqpipe.kind of a trial's child run
 ARTIFACTS = "order_search"  # folder of the comparison table and plot on the model run
@@ -92,8 +92,6 @@ class Trial:
 
 class SarimaSearch:
     """Tries the grid's orders within a time budget; once fitted, forecasts as the winner."""
-
-    kind = StateSpaceForecaster.kind  # saved as the winner, so it loads and serves as one
 
     def __init__(self, grid: SarimaGrid, seasonal_period: int, horizon: int) -> None:
         self.grid = grid

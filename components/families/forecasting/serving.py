@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 
-from components.core.contract import LoggedModel
-from components.core.serving import bad_request, log_pyfunc
+from components.core.serving import FamilyModel, bad_request
 from components.families.forecasting import frequency as frequencies
 from components.families.forecasting.features import FeatureSpec, build_features
 
-PACKAGES = ("tensorflow-cpu", "keras", "statsmodels", "scikit-learn", "holidays")
 
+class ForecastingModel(FamilyModel):
+    """Takes the recent raw history (date, target, covariates) and forecasts the next periods.
 
-class ForecastingModel(mlflow.pyfunc.PythonModel):
-    """Takes the recent raw history (date, target, covariates) and forecasts the next periods."""
+    The model carries its feature spec, a signature and raw recent history as input example,
+    so the registry can smoke-test it and users see what to send.
 
-    @classmethod
-    def of(cls, forecaster: Any, spec: FeatureSpec) -> ForecastingModel:
-        """A wrapper around a fitted forecaster, ready to predict in memory."""
-        model = cls()
-        model.spec, model.forecaster = spec, forecaster
-        return model
+    Args:
+        forecaster: a fitted forecaster (``models.Forecaster``).
+        spec: how raw history becomes its features.
+    """
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from components.families.forecasting.models import load_forecaster
+    packages = ("tensorflow-cpu", "keras", "statsmodels", "scikit-learn", "holidays")
 
-        directory = Path(context.artifacts["forecaster"])
-        self.spec = FeatureSpec.from_json((directory / "feature_spec.json").read_text())
-        self.forecaster = load_forecaster(directory)
+    def __init__(self, forecaster: Any, spec: FeatureSpec) -> None:
+        super().__init__(forecaster)
+        self.spec = spec
+
+    @property
+    def forecaster(self) -> Any:
+        return self.model
+
+    def input_example(self, sample: pd.DataFrame) -> pd.DataFrame:
+        """Recent history with numbers as doubles: an integer column could not carry a missing
+        value when served."""
+        integers = sample.select_dtypes("integer").columns
+        return sample.astype(dict.fromkeys(integers, "float64"))
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Forecast ``horizon`` periods after the last row of ``model_input``."""
@@ -96,22 +101,3 @@ class ForecastingModel(mlflow.pyfunc.PythonModel):
                 "oldest first, without gaps"
             )
         return history.reset_index(drop=True)
-
-
-def log_forecaster(model: ForecastingModel, example: pd.DataFrame) -> LoggedModel:
-    """Log a fitted forecaster to the active run as a pyfunc model.
-
-    The model carries its feature spec, a signature and ``example`` (raw recent history) as
-    input example, so the registry can smoke-test it and users see what to send.
-    """
-    # Numbers travel as doubles: an integer column could not carry a missing value when served.
-    integers = example.select_dtypes("integer").columns
-    example = example.astype(dict.fromkeys(integers, "float64"))
-    output = model.predict(None, example)
-
-    def save(directory: Path) -> None:
-        model.forecaster.save(directory)
-        (directory / "feature_spec.json").write_text(model.spec.to_json())
-
-    uri = log_pyfunc(ForecastingModel(), "forecaster", save, example, output, PACKAGES)
-    return LoggedModel(uri, example, output)

@@ -37,7 +37,6 @@ from components.families.images.serving import (
     GeneratorModel,
     ImageModelWrapper,
     image_table,
-    log_image_model,
 )
 from components.families.images.sources import SPLITS, load_image_table, pixel_columns
 from components.families.images.suite import validate_image_table
@@ -170,10 +169,10 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
         model = build_image_model(run, prepared.dataset.image_size)
         history = model.fit(prepared.images, backup_dir, callbacks)
         wrapper = AutoencoderModel if model.kind == AUTOENCODER else GeneratorModel
-        return Fitted(model=wrapper.of(model), history=history)
+        return Fitted(model=wrapper(model), history=history)
 
     def log_model(self, prepared: PreparedImages, fitted: Fitted) -> LoggedModel:
-        return log_image_model(fitted.model, prepared.images["test"][:EXAMPLE_IMAGES])
+        return fitted.model.log(prepared.images["test"][:EXAMPLE_IMAGES])
 
     def score(
         self, prepared: PreparedImages, run: ResolvedImageRun, model: ImageModelWrapper

@@ -3,18 +3,17 @@ when one is built) and the PCA baselines, behind one fit / save / load shape."""
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from components.core.persistence import read_settings, write_manifest
 from components.families.images.config import ResolvedImageRun
 
 AUTOENCODER = "autoencoder"  # reconstructs the images it is given
 GENERATOR = "generator"  # draws new images
-MANIFEST = "image_model.json"
 History = dict[str, list[float]]
 
 
@@ -43,10 +42,17 @@ class ImageModel(ABC):
 
     def save(self, directory: Path) -> None:
         """Write the model and the run it was trained with into ``directory``."""
-        directory.mkdir(parents=True, exist_ok=True)
-        manifest = {"run": self.run.model_dump(mode="json"), "image_size": self.image_size}
-        (directory / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        settings = {"run": self.run.model_dump(mode="json"), "image_size": self.image_size}
+        write_manifest(directory, self, settings)
         self._save_state(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> Self:
+        """A model written by ``save``."""
+        settings = read_settings(directory)
+        model = cls(ResolvedImageRun.model_validate(settings["run"]), settings["image_size"])
+        model._load_state(Path(directory))
+        return model
 
 
 class Reconstructor(ImageModel):
@@ -353,13 +359,3 @@ def build_image_model(run: ResolvedImageRun, image_size: int) -> ImageModel:
     if run.name not in MODELS:
         raise ValueError(f"unknown image model {run.name!r}; valid names: {sorted(MODELS)}")
     return MODELS[run.name](run, image_size)
-
-
-def load_image_model(directory: Path) -> ImageModel:
-    """Load a model written by ``ImageModel.save``."""
-    manifest = json.loads((directory / MANIFEST).read_text())
-    model = build_image_model(
-        ResolvedImageRun.model_validate(manifest["run"]), manifest["image_size"]
-    )
-    model._load_state(directory)
-    return model

@@ -3,42 +3,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 
-from components.core.contract import LoggedModel
-from components.core.serving import bad_request, log_pyfunc
-from components.families.images.models import AUTOENCODER, ImageModel, load_image_model
+from components.core.serving import FamilyModel, bad_request
 from components.families.images.sources import pixel_columns
 
-PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn", "scipy")
 GENERATION_PARAMS = {"num_samples": 16, "seed": 0}  # defaults of the generator's params
 MAX_SAMPLES = 10_000  # per batch: a request that large is a typo, not a need
 MAX_BATCHES = 64  # rows of one generator request (each up to MAX_SAMPLES images)
 MAX_IMAGES = 10_000  # images of one autoencoder request
 
 
-class ImageModelWrapper(mlflow.pyfunc.PythonModel):
-    """Loads an image model from its artifact folder; the subclasses say how it answers."""
+class ImageModelWrapper(FamilyModel):
+    """An image model (``models.ImageModel``) behind raw pixels; the subclasses say how it
+    answers and what their input example is."""
 
-    @classmethod
-    def of(cls, model: ImageModel) -> ImageModelWrapper:
-        """A wrapper around a fitted model, ready to predict in memory."""
-        wrapper = cls()
-        wrapper.model = model
-        return wrapper
-
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        self.model = load_image_model(Path(context.artifacts["image_model"]))
+    packages = ("tensorflow-cpu", "keras", "scikit-learn", "scipy")
 
 
 class AutoencoderModel(ImageModelWrapper):
     """Images in (a table of ``pixel_*`` columns, or an array (n, size, size)), their
     reconstructions out as a table of the same columns."""
+
+    def input_example(self, sample: np.ndarray) -> pd.DataFrame:
+        """Test images, as the table a request sends."""
+        return image_table(sample)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         images = check_images(model_input, self.model.image_size)
@@ -49,6 +41,13 @@ class GeneratorModel(ImageModelWrapper):
     """One row per requested batch (column ``batch``, an integer) in; ``num_samples`` images
     per batch out, drawn from ``seed`` and the batch number: the same request, the same
     images."""
+
+    def input_example(self, sample: np.ndarray) -> pd.DataFrame:
+        """One batch, whatever the test images: a generator reads none."""
+        return pd.DataFrame({"batch": [0]})
+
+    def default_params(self) -> dict[str, Any]:
+        return GENERATION_PARAMS
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         count, seed = check_generation(params)
@@ -149,17 +148,3 @@ def _check_count(count: int, limit: int, what: str) -> None:
     # A huge request is refused before the model runs, not computed for minutes.
     if count > limit:
         raise bad_request(f"{count} {what} in one request; at most {limit}")
-
-
-def log_image_model(wrapper: ImageModelWrapper, example_images: np.ndarray) -> LoggedModel:
-    """Log a fitted image model to the active run as a pyfunc: an autoencoder with test
-    images as its example, a generator with one batch and its generation params."""
-    if wrapper.model.kind == AUTOENCODER:
-        example, params = image_table(example_images), None
-    else:
-        example, params = pd.DataFrame({"batch": [0]}), GENERATION_PARAMS
-    output = wrapper.predict(None, example)
-    uri = log_pyfunc(
-        type(wrapper)(), "image_model", wrapper.model.save, example, output, PACKAGES, params
-    )
-    return LoggedModel(uri, example, output)

@@ -29,8 +29,8 @@ from components.families.textclf.metrics import (
     misclassified,
     plot_confusion_matrix,
 )
-from components.families.textclf.models import CLASSIFIERS, TfidfBaseline
-from components.families.textclf.serving import TextClassifierModel, log_text_classifier
+from components.families.textclf.models import TfidfBaseline
+from components.families.textclf.serving import TextClassifierModel
 from components.families.textclf.sources import load_text_table
 from components.families.textclf.suite import validate_text_table
 from components.families.textclf.text import SPLITS
@@ -79,7 +79,10 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         return list(config.tasks)
 
     def model_names(self) -> list[str]:
-        return sorted([*CLASSIFIERS, BASELINE])
+        # The networks' registry lives beside their Keras builders: listed only when asked.
+        from components.families.textclf.networks import BUILDERS
+
+        return sorted([*BUILDERS, BASELINE])
 
     def baseline_runs(
         self, config: TextclfConfig, runs: list[ResolvedTextRun]
@@ -158,7 +161,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
                 config.baseline, labels, run.training.class_weighting, run.training.seed
             )
             baseline.fit(prepared.texts("train"), prepared.targets["train"])
-            return Fitted(model=TextClassifierModel.of(baseline))
+            return Fitted(model=TextClassifierModel(baseline))
         from components.core.training import EpochMetrics
         from components.families.textclf.networks import TextClassifier
 
@@ -176,10 +179,10 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
             if classifier.pretraining_history_
             else {}
         )
-        return Fitted(model=TextClassifierModel.of(classifier), history=history, phases=phases)
+        return Fitted(model=TextClassifierModel(classifier), history=history, phases=phases)
 
     def log_model(self, prepared: PreparedText, fitted: Fitted) -> LoggedModel:
-        return log_text_classifier(fitted.model, prepared.texts("test")[:EXAMPLE_TEXTS])
+        return fitted.model.log(prepared.texts("test")[:EXAMPLE_TEXTS])
 
     def score(
         self, prepared: PreparedText, run: ResolvedTextRun, model: TextClassifierModel

@@ -1,36 +1,16 @@
-"""Text classifiers by name: the recurrent networks (``networks.py``, Keras loaded only when
-one is built) and TF-IDF + logistic regression, saved and loaded the same way."""
+"""The TF-IDF + logistic regression baseline, beside the recurrent classifiers of
+``networks.BUILDERS`` and saved and loaded the same way."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from components.core.persistence import read_settings, write_manifest
 from components.families.textclf.config import BaselineConfig
-
-# Classifier name -> its builder in networks.py.
-CLASSIFIERS: dict[str, str] = {
-    "simple_rnn": "build_simple_rnn",
-    "lstm": "build_lstm",
-    "gru": "build_gru",
-    "stacked_gru": "build_stacked_gru",
-    "bidirectional_lstm": "build_bidirectional_lstm",
-    "bidirectional_gru": "build_bidirectional_gru",
-}
-
-
-def load_text_classifier(directory: Path) -> Any:
-    """Load a classifier written by ``TextClassifier.save`` or ``TfidfBaseline.save``."""
-    manifest = json.loads((Path(directory) / "classifier.json").read_text())
-    if manifest.get("kind") == TfidfBaseline.kind:
-        return TfidfBaseline.load(Path(directory), manifest)
-    from components.families.textclf.networks import load_network
-
-    return load_network(Path(directory), manifest)
 
 
 class TfidfBaseline:
@@ -90,22 +70,19 @@ class TfidfBaseline:
         return self.pipeline.predict_proba(list(texts))
 
     def save(self, directory: Path) -> None:
-        """Write the fitted pipeline (joblib) and a manifest (labels, settings)."""
+        """Write the fitted pipeline (joblib), the labels and the settings."""
         import joblib
 
-        directory.mkdir(parents=True, exist_ok=True)
+        settings = {"labels": self.labels, "baseline": self.config.model_dump(mode="json")}
+        write_manifest(directory, self, settings)
         joblib.dump(self.pipeline, directory / "pipeline.joblib")
-        manifest = {
-            "kind": self.kind,
-            "labels": self.labels,
-            "baseline": self.config.model_dump(mode="json"),
-        }
-        (directory / "classifier.json").write_text(json.dumps(manifest, indent=2))
 
     @classmethod
-    def load(cls, directory: Path, manifest: dict[str, Any]) -> TfidfBaseline:
+    def load(cls, directory: Path) -> TfidfBaseline:
+        """A baseline written by ``save``."""
         import joblib
 
-        pipeline = joblib.load(directory / "pipeline.joblib")
-        config = BaselineConfig.model_validate(manifest["baseline"])
-        return cls(config, manifest["labels"], pipeline=pipeline)
+        settings = read_settings(directory)
+        pipeline = joblib.load(Path(directory) / "pipeline.joblib")
+        config = BaselineConfig.model_validate(settings["baseline"])
+        return cls(config, settings["labels"], pipeline=pipeline)

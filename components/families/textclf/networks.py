@@ -12,6 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from components.core.persistence import read_settings, write_manifest
 from components.core.training import (
     ResumableEpochs,
     fit_model,
@@ -21,7 +22,6 @@ from components.core.training import (
     write_text_atomically,
 )
 from components.families.textclf.config import PretrainingConfig, ResolvedTextRun, TextArchitecture
-from components.families.textclf.models import CLASSIFIERS
 from components.families.textclf.vectorizer import WordVectorizer, as_string_array
 
 
@@ -164,7 +164,15 @@ def build_bidirectional_gru(config: TextArchitecture, spec: TextSpec) -> keras.M
     return _classifier(config, spec, encoder, "bidirectional_gru")
 
 
-BUILDERS: dict[str, Builder] = {name: globals()[builder] for name, builder in CLASSIFIERS.items()}
+# Classifier name -> its builder: the family's networks (a config names them; TF-IDF aside).
+BUILDERS: dict[str, Builder] = {
+    "simple_rnn": build_simple_rnn,
+    "lstm": build_lstm,
+    "gru": build_gru,
+    "stacked_gru": build_stacked_gru,
+    "bidirectional_lstm": build_bidirectional_lstm,
+    "bidirectional_gru": build_bidirectional_gru,
+}
 
 
 def builder(name: str) -> Builder:
@@ -336,8 +344,6 @@ class TextClassifier:
         model: a fitted string-input model (when loaded).
     """
 
-    kind = "keras"
-
     def __init__(
         self,
         run: ResolvedTextRun,
@@ -448,28 +454,26 @@ class TextClassifier:
         return np.hstack([1 - output, output]) if len(self.labels) == 2 else output
 
     def save(self, directory: Path) -> None:
-        """Write the string-input model and a manifest (labels, run, vectorizer settings)."""
+        """Write the string-input model and the labels, run and vectorizer settings."""
         if self.model_ is None:
             raise ValueError("the classifier is not fitted")
-        directory.mkdir(parents=True, exist_ok=True)
-        self.model_.save(directory / "model.keras")
-        manifest = {
-            "kind": self.kind,
+        settings = {
             "labels": self.labels,
             "run": self.run.model_dump(mode="json"),
             "vocabulary_size": self.vectorizer.vocabulary_size,
             "sequence_length": self.vectorizer.sequence_length,
         }
-        (directory / "classifier.json").write_text(json.dumps(manifest, indent=2))
+        write_manifest(directory, self, settings)
+        self.model_.save(directory / "model.keras")
 
-
-def load_network(directory: Path, manifest: dict[str, Any]) -> TextClassifier:
-    """Load a classifier written by ``TextClassifier.save``."""
-    model = keras.models.load_model(Path(directory) / "model.keras")
-    vocabulary = model.get_layer("vectorizer").get_vocabulary()
-    vectorizer = WordVectorizer(
-        manifest["vocabulary_size"], manifest["sequence_length"], vocabulary
-    )
-    return TextClassifier(
-        ResolvedTextRun.model_validate(manifest["run"]), manifest["labels"], vectorizer, model
-    )
+    @classmethod
+    def load(cls, directory: Path) -> TextClassifier:
+        """A classifier written by ``save``."""
+        settings = read_settings(directory)
+        model = keras.models.load_model(Path(directory) / "model.keras")
+        vocabulary = model.get_layer("vectorizer").get_vocabulary()
+        vectorizer = WordVectorizer(
+            settings["vocabulary_size"], settings["sequence_length"], vocabulary
+        )
+        run = ResolvedTextRun.model_validate(settings["run"])
+        return cls(run, settings["labels"], vectorizer, model)

@@ -2,34 +2,31 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 
-from components.core.contract import LoggedModel
-from components.core.serving import bad_request, input_strings, log_pyfunc
-
-PACKAGES = ("tensorflow-cpu", "keras", "scikit-learn")
+from components.core.serving import FamilyModel, bad_request, input_strings
 
 
-class TextClassifierModel(mlflow.pyfunc.PythonModel):
+class TextClassifierModel(FamilyModel):
     """Takes raw texts and returns each label's probability and the most likely label; serves
-    a recurrent classifier and the TF-IDF baseline alike."""
+    a recurrent classifier and the TF-IDF baseline alike.
 
-    @classmethod
-    def of(cls, classifier: Any) -> TextClassifierModel:
-        """A wrapper around a fitted classifier, ready to predict in memory."""
-        model = cls()
-        model.classifier = classifier
-        return model
+    The signature is one unnamed string column, so a plain list of strings and a one-column
+    table both fit it; the classifier carries its vectorizer, so serving needs no other
+    preprocessing.
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from components.families.textclf.models import load_text_classifier
+    Args:
+        classifier: a fitted ``TextClassifier`` or ``TfidfBaseline``.
+    """
 
-        self.classifier = load_text_classifier(Path(context.artifacts["classifier"]))
+    packages = ("tensorflow-cpu", "keras", "scikit-learn")
+
+    @property
+    def classifier(self) -> Any:
+        return self.model
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Columns ``label`` and ``probability_<label>``, one row per text."""
@@ -65,18 +62,3 @@ def probability_table(probabilities: np.ndarray, labels: list[str]) -> pd.DataFr
     table = pd.DataFrame(probabilities, columns=[f"probability_{label}" for label in labels])
     table.insert(0, "label", [labels[index] for index in probabilities.argmax(axis=1)])
     return table
-
-
-def log_text_classifier(model: TextClassifierModel, example_texts: list[str]) -> LoggedModel:
-    """Log a fitted text classifier to the active run as a pyfunc model.
-
-    The signature is one unnamed string column, so a plain list of strings and a one-column
-    table both fit it; the classifier carries its vectorizer, so serving needs no other
-    preprocessing.
-    """
-    example = list(example_texts)
-    output = model.predict(None, example)
-    uri = log_pyfunc(
-        TextClassifierModel(), "classifier", model.classifier.save, example, output, PACKAGES
-    )
-    return LoggedModel(uri, example, output)

@@ -20,13 +20,8 @@ from components.families.translation.config import (
     TranslationConfig,
 )
 from components.families.translation.dates import SPLITS, date_vectors
-from components.families.translation.models import (
-    BASELINE,
-    TRANSLATORS,
-    VECTOR_TO_SEQUENCE,
-    translator_entry,
-)
-from components.families.translation.serving import VECTOR_COLUMNS, TranslationModel, log_translator
+from components.families.translation.models import BASELINE, VECTOR_TO_SEQUENCE, translator_entry
+from components.families.translation.serving import VECTOR_COLUMNS, TranslationModel
 from components.families.translation.sources import load_pairs_table
 from components.families.translation.suite import validate_pairs_table
 
@@ -82,6 +77,9 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
         return list(config.tasks)
 
     def model_names(self) -> list[str]:
+        # The registry lives beside the Keras builders: listed only when asked.
+        from components.families.translation.networks import TRANSLATORS
+
         return sorted(TRANSLATORS)
 
     def baseline_runs(
@@ -168,11 +166,11 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
             backup_dir=backup_dir,
             callbacks=callbacks,
         )
-        return Fitted(model=TranslationModel.of(translator), history=history)
+        return Fitted(model=TranslationModel(translator), history=history)
 
     def log_model(self, prepared: PreparedPairs, fitted: Fitted) -> LoggedModel:
         reads = fitted.model.translator.reads
-        return log_translator(fitted.model, _head(prepared.inputs("test", reads), EXAMPLE_INPUTS))
+        return fitted.model.log(_head(prepared.inputs("test", reads), EXAMPLE_INPUTS))
 
     def score(
         self, prepared: PreparedPairs, run: ResolvedTranslationRun, model: TranslationModel

@@ -1,40 +1,23 @@
-"""Translators by name: each names its Keras builder (``networks.py``, Keras loaded only when
-one is built) and what it reads."""
+"""The translators a config may name: ``networks.TRANSLATORS`` (Keras loaded only when an entry
+is looked up) and the names the family treats apart."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING
 
-Reads = Literal["text", "date_vector"]
-
-
-@dataclass(frozen=True)
-class TranslatorEntry:
-    """A registered translator: its builder in ``networks.py`` and its input."""
-
-    builder: str
-    reads: Reads = "text"  # text: source strings; date_vector: (year, month, day) of the target
-
+if TYPE_CHECKING:
+    from components.families.translation.networks import TranslatorEntry
 
 BASELINE = "encoder_decoder"  # no attention: what the attention models must beat
-VECTOR_TO_SEQUENCE = "vector_to_sequence"
-
-TRANSLATORS: dict[str, TranslatorEntry] = {
-    BASELINE: TranslatorEntry("build_encoder_decoder"),
-    "bidirectional": TranslatorEntry("build_bidirectional"),
-    "luong_attention": TranslatorEntry("build_luong_attention"),
-    "bahdanau_attention": TranslatorEntry("build_bahdanau_attention"),
-    VECTOR_TO_SEQUENCE: TranslatorEntry("build_vector_to_sequence", reads="date_vector"),
-}
+VECTOR_TO_SEQUENCE = "vector_to_sequence"  # reads (year, month, day), not text
 
 
 def translator_entry(name: str) -> TranslatorEntry:
-    """The registry entry of ``name``.
+    """The registry entry of ``name``: its builder and what it reads.
 
     Raises:
         ValueError: if no translator has that name (the message lists the valid names).
     """
-    if name not in TRANSLATORS:
-        raise ValueError(f"unknown translator {name!r}; valid names: {sorted(TRANSLATORS)}")
-    return TRANSLATORS[name]
+    from components.families.translation import networks
+
+    return networks.translator_entry(name)

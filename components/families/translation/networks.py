@@ -3,7 +3,6 @@ layers), teacher-forced training and the fitted translator."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from components.core.persistence import read_settings, write_manifest
 from components.core.training import fit_model, make_optimizer, seed_everything
 from components.families.translation.config import (
     DecodingConfig,
@@ -21,7 +21,6 @@ from components.families.translation.config import (
     Seq2SeqArchitecture,
 )
 from components.families.translation.decoding import Decoded, search
-from components.families.translation.models import TRANSLATORS, translator_entry
 from components.families.translation.vectorizer import SequenceVectorizer
 
 DATE_VECTOR_SIZE = 3  # (year, month, day)
@@ -242,15 +241,36 @@ def build_vector_to_sequence(config: Seq2SeqArchitecture, spec: Seq2SeqSpec) -> 
 
 
 Builder = Callable[[Seq2SeqArchitecture, Seq2SeqSpec], Seq2SeqNetwork]
-BUILDERS: dict[str, Builder] = {
-    name: globals()[entry.builder] for name, entry in TRANSLATORS.items()
+Reads = Literal["text", "date_vector"]
+
+
+@dataclass(frozen=True)
+class TranslatorEntry:
+    """A registered translator: its builder and what it reads."""
+
+    build: Builder
+    reads: Reads = "text"  # text: source strings; date_vector: (year, month, day) of the target
+
+
+# Translator name -> its entry; ``models.BASELINE`` (no attention) is what the others must beat.
+TRANSLATORS: dict[str, TranslatorEntry] = {
+    "encoder_decoder": TranslatorEntry(build_encoder_decoder),
+    "bidirectional": TranslatorEntry(build_bidirectional),
+    "luong_attention": TranslatorEntry(build_luong_attention),
+    "bahdanau_attention": TranslatorEntry(build_bahdanau_attention),
+    "vector_to_sequence": TranslatorEntry(build_vector_to_sequence, reads="date_vector"),
 }
 
 
-def build_network(name: str, config: Seq2SeqArchitecture, spec: Seq2SeqSpec) -> Seq2SeqNetwork:
-    """The network a name selects (``ValueError`` listing the valid names otherwise)."""
-    translator_entry(name)
-    return BUILDERS[name](config, spec)
+def translator_entry(name: str) -> TranslatorEntry:
+    """The registry entry of ``name``.
+
+    Raises:
+        ValueError: if no translator has that name (the message lists the valid names).
+    """
+    if name not in TRANSLATORS:
+        raise ValueError(f"unknown translator {name!r}; valid names: {sorted(TRANSLATORS)}")
+    return TRANSLATORS[name]
 
 
 def teacher_forcing(target_ids: np.ndarray, start_id: int, end_id: int, length: int):
@@ -335,7 +355,7 @@ class Translator:
         return Seq2SeqSpec(self.source_vectorizer.size, self.target_vectorizer.size)
 
     def build(self) -> Seq2SeqNetwork:
-        return build_network(self.run.name, self.run.architecture, self.spec)
+        return self.entry.build(self.run.architecture, self.spec)
 
     def encode_inputs(self, inputs: Any) -> np.ndarray:
         """What the encoder reads: source ids for texts, float rows for date vectors."""
@@ -428,11 +448,9 @@ class Translator:
         return [target.join(target.decode_tokens(ids)) for ids in decoded.ids], decoded
 
     def save(self, directory: Path) -> None:
-        """Write the weights and a manifest: run, vocabularies, lengths, decoding."""
+        """Write the weights and the run, vocabularies, lengths and decoding."""
         network = self._fitted()
-        directory.mkdir(parents=True, exist_ok=True)
-        network.training.save_weights(directory / "network.weights.h5")
-        manifest = {
+        settings = {
             "run": self.run.model_dump(mode="json"),
             "source_vectorizer": _vectorizer_state(self.source_vectorizer),
             "target_vectorizer": _vectorizer_state(self.target_vectorizer),
@@ -441,21 +459,22 @@ class Translator:
             "decoding": self.decoding.model_dump(mode="json"),
             "output": self.output,
         }
-        (directory / "translator.json").write_text(json.dumps(manifest, indent=2))
+        write_manifest(directory, self, settings)
+        network.training.save_weights(directory / "network.weights.h5")
 
     @classmethod
     def load(cls, directory: Path) -> Translator:
         """A translator written by ``save``: the builder rebuilds the layers, then the weights
         are loaded into them."""
-        manifest = json.loads((Path(directory) / "translator.json").read_text())
+        settings = read_settings(directory)
         translator = cls(
-            ResolvedTranslationRun.model_validate(manifest["run"]),
-            SequenceVectorizer(**manifest["source_vectorizer"]),
-            SequenceVectorizer(**manifest["target_vectorizer"]),
-            manifest["source_length"],
-            manifest["target_length"],
-            DecodingConfig.model_validate(manifest["decoding"]),
-            manifest["output"],
+            ResolvedTranslationRun.model_validate(settings["run"]),
+            SequenceVectorizer(**settings["source_vectorizer"]),
+            SequenceVectorizer(**settings["target_vectorizer"]),
+            settings["source_length"],
+            settings["target_length"],
+            DecodingConfig.model_validate(settings["decoding"]),
+            settings["output"],
         )
         network = translator.build()
         network.training.load_weights(Path(directory) / "network.weights.h5")

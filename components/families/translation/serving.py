@@ -5,38 +5,39 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 
-from components.core.contract import LoggedModel
-from components.core.serving import bad_request, input_strings, log_pyfunc
+from components.core.serving import FamilyModel, bad_request, input_strings
 from components.families.translation.words import letter_words
 
-PACKAGES = ("tensorflow-cpu", "keras")
 MAX_BEAM_WIDTH = 16  # wider beams cost time and, on short outputs, find nothing better
 VECTOR_COLUMNS = ["year", "month", "day"]
 PARAMS = ("beam_width",)  # the inference parameters predict reads
 YEAR = re.compile(r"(?<!\d)[1-9]\d{3}(?!\d)")  # what every date format writes
 
 
-class TranslationModel(mlflow.pyfunc.PythonModel):
+class TranslationModel(FamilyModel):
     """Takes source texts (or, for the vector-to-sequence model, a table of year, month and
-    day) and returns each translation with its log-probability."""
+    day) and returns each translation with its log-probability.
 
-    @classmethod
-    def of(cls, translator: Any) -> TranslationModel:
-        """A wrapper around a fitted translator, ready to predict in memory."""
-        model = cls()
-        model.translator = translator
-        return model
+    The translator carries both vectorizers' vocabularies, so serving needs no other
+    preprocessing; ``beam_width`` (default: the configured width) is an inference parameter
+    of the signature.
 
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        from components.families.translation.networks import Translator
+    Args:
+        translator: a fitted ``Translator``.
+    """
 
-        self.translator = Translator.load(Path(context.artifacts["translator"]))
+    packages = ("tensorflow-cpu", "keras")
+
+    @property
+    def translator(self) -> Any:
+        return self.model
+
+    def default_params(self) -> dict[str, Any]:
+        return {"beam_width": self.translator.decoding.beam_width}
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Columns ``translation`` and ``log_probability``, one row per input."""
@@ -160,24 +161,3 @@ def _calendar_day(year: float, month: float, day: float) -> bool:
         return 1000 <= year <= 9999 and bool(dt.date(int(year), int(month), int(day)))
     except ValueError:
         return False
-
-
-def log_translator(model: TranslationModel, example: Any) -> LoggedModel:
-    """Log a fitted translator to the active run as a pyfunc model.
-
-    The translator carries both vectorizers' vocabularies, so serving needs no other
-    preprocessing; ``beam_width`` (default: the configured width) is an inference parameter
-    of the signature.
-    """
-    output = model.predict(None, example)
-    translator = model.translator
-    uri = log_pyfunc(
-        TranslationModel(),
-        "translator",
-        translator.save,
-        example,
-        output,
-        PACKAGES,
-        params={"beam_width": translator.decoding.beam_width},
-    )
-    return LoggedModel(uri, example, output)

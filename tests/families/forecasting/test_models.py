@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from components.core.persistence import load_fitted
 from components.families.forecasting.config import (
     Architecture,
     Boosting,
@@ -20,10 +21,9 @@ from components.families.forecasting.features import (
 )
 from components.families.forecasting.models import (
     FORECASTERS,
-    NETWORKS,
     NaiveSeasonal,
     StateSpaceForecaster,
-    load_forecaster,
+    forecaster_names,
     make_forecaster,
 )
 from components.families.forecasting.networks import KERAS_BUILDERS, KerasForecaster
@@ -70,7 +70,7 @@ def test_keras_builder_fits_and_round_trips_through_mlflow(
 ) -> None:
     import mlflow
 
-    from components.families.forecasting.serving import ForecastingModel, log_forecaster
+    from components.families.forecasting.serving import ForecastingModel
 
     forecaster = KerasForecaster(name, run_of(name, output), WINDOW)
     fitted = forecaster.fit(
@@ -85,7 +85,7 @@ def test_keras_builder_fits_and_round_trips_through_mlflow(
 
     with mlflow.start_run():
         example = history.iloc[-WINDOW:].reset_index(drop=True)
-        model_uri = log_forecaster(ForecastingModel.of(forecaster, SPEC), example).uri
+        model_uri = ForecastingModel(forecaster, SPEC).log(example).uri
     reloaded = mlflow.pyfunc.load_model(model_uri)
     np.testing.assert_allclose(
         reloaded.unwrap_python_model().forecast_origins(history, origins),
@@ -149,12 +149,12 @@ def test_unknown_model_lists_valid_names() -> None:
 
 
 def test_every_network_name_has_its_builder() -> None:
-    assert set(KERAS_BUILDERS) == set(NETWORKS)
+    assert {*KERAS_BUILDERS, *FORECASTERS} == set(forecaster_names())
     assert all(callable(builder) for builder in KERAS_BUILDERS.values())
 
 
 def test_every_registered_name_makes_a_forecaster() -> None:
-    for name in FORECASTERS:
+    for name in forecaster_names():
         assert make_forecaster(run_of(name), WINDOW, 7).horizon == HORIZON
 
 
@@ -200,7 +200,7 @@ def test_state_space_save_and_load_predict_the_same(chicago, tmp_path) -> None:
     model = StateSpaceForecaster((1, 0, 1), (0, 0, 0, 0), horizon=2)
     model.fit(series, None, SplitPositions(0, 200, 250, 300))
     model.save(tmp_path / "arma")
-    loaded = load_forecaster(tmp_path / "arma")
+    loaded = load_fitted(tmp_path / "arma")
     origins = np.arange(250, 297)
     np.testing.assert_allclose(loaded.predict(series, origins), model.predict(series, origins))
 
@@ -212,7 +212,7 @@ def test_saved_sarima_holds_its_parameters_not_its_training_data(chicago, tmp_pa
     model.save(tmp_path / "sarima")
     saved = sum(path.stat().st_size for path in (tmp_path / "sarima").iterdir())
     assert saved < 10_000  # the specification and three parameters, whatever the series length
-    loaded = load_forecaster(tmp_path / "sarima")
+    loaded = load_fitted(tmp_path / "sarima")
     assert loaded.describe() == {"order": [1, 0, 0], "seasonal_order": [0, 1, 1, 7], "trend": "n"}
 
 
@@ -294,5 +294,5 @@ def test_gradient_boosting_fits_one_model_per_step_and_round_trips(features, tmp
     assert predicted.shape == (len(origins), HORIZON) and np.isfinite(predicted).all()
     forecaster.save(tmp_path / "gbm")
     np.testing.assert_array_equal(
-        load_forecaster(tmp_path / "gbm").predict(features, origins), predicted
+        load_fitted(tmp_path / "gbm").predict(features, origins), predicted
     )

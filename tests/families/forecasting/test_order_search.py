@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from components.core.contract import Task
+from components.core.persistence import load_fitted
 from components.families.forecasting.config import SarimaGrid
 from components.families.forecasting.family import ForecastingFamily
 from components.families.forecasting.features import SplitPositions
-from components.families.forecasting.models import StateSpaceForecaster, load_forecaster
+from components.families.forecasting.models import StateSpaceForecaster
 from components.families.forecasting.order_search import TRIAL_KIND, SarimaSearch, grid_orders
 
 POSITIONS = SplitPositions(start=0, train_end=300, validation_end=350, test_end=400)
@@ -131,7 +132,7 @@ def test_the_saved_search_is_the_winner(series: np.ndarray, tmp_path) -> None:
     search = SarimaSearch(GRID, seasonal_period=7, horizon=2)
     search.fit(series, None, POSITIONS)  # no active run: nothing is logged
     search.save(tmp_path / "search")
-    loaded = load_forecaster(tmp_path / "search")
+    loaded = load_fitted(tmp_path / "search")
     assert type(loaded) is StateSpaceForecaster
     assert loaded.describe() == search.describe()
     origins = POSITIONS.origins("test", 2, loaded.min_history)

@@ -19,12 +19,12 @@ def client(mlflow_store: str):
     import mlflow
     from fastapi.testclient import TestClient
 
-    from components.families.forecasting.serving import ForecastingModel, log_forecaster
+    from components.families.forecasting.serving import ForecastingModel
     from pipelines.model_server import AliasFollower, create_app
 
     example = history(21)
     with mlflow.start_run():
-        uri = log_forecaster(ForecastingModel.of(NaiveSeasonal(7, 3), SPEC), example).uri
+        uri = ForecastingModel(NaiveSeasonal(7, 3), SPEC).log(example).uri
     version = mlflow.register_model(uri, "forecasting-test").version
     mlflow.MlflowClient().set_registered_model_alias("forecasting-test", "champion", version)
     follower = AliasFollower("forecasting-test", "champion")

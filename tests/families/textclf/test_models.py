@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from components.core.persistence import load_fitted
 from components.families.textclf.config import (
     PretrainingConfig,
     TextArchitecture,
@@ -13,7 +14,7 @@ from components.families.textclf.config import (
     TextTrainingConfig,
 )
 from components.families.textclf.family import TextclfFamily
-from components.families.textclf.models import CLASSIFIERS, TfidfBaseline, load_text_classifier
+from components.families.textclf.models import TfidfBaseline
 from components.families.textclf.networks import (
     BUILDERS,
     MaskedGlobalMaxPooling1D,
@@ -76,14 +77,14 @@ def test_masked_max_pooling_leaves_padding_out() -> None:
 
 
 def test_every_classifier_name_has_its_builder() -> None:
-    assert set(BUILDERS) == set(CLASSIFIERS)
+    assert {*BUILDERS, TfidfBaseline.kind} == set(TextclfFamily().model_names())
 
 
 def test_tfidf_baseline_saves_and_reloads(tmp_path) -> None:
     settings = TextclfFamily().load_config().baseline.model_copy(update={"min_df": 1})
     baseline = TfidfBaseline(settings, ["neg", "pos"]).fit(TEXTS["train"], LABELS["train"])
     baseline.save(tmp_path / "tfidf")
-    reloaded = load_text_classifier(tmp_path / "tfidf")
+    reloaded = load_fitted(tmp_path / "tfidf")
     assert reloaded.labels == ["neg", "pos"]
     np.testing.assert_allclose(
         reloaded.predict_proba(TEXTS["validation"]), baseline.predict_proba(TEXTS["validation"])
@@ -174,7 +175,7 @@ def test_classifier_fits_saves_and_reloads_on_raw_strings(
     assert probabilities.shape == (2, 2)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-6)
     classifier.save(tmp_path / "saved")
-    reloaded = load_text_classifier(tmp_path / "saved")
+    reloaded = load_fitted(tmp_path / "saved")
     assert reloaded.labels == ["great", "other"] and reloaded.run == run
     np.testing.assert_allclose(
         reloaded.predict_proba(["great tea", "stale unknownword chips"]), probabilities, rtol=1e-5

@@ -52,14 +52,14 @@ def served(classifier: TextClassifier, tmp_path_factory):
     import mlflow
 
     from components.core import tracking
-    from components.families.textclf.serving import TextClassifierModel, log_text_classifier
+    from components.families.textclf.serving import TextClassifierModel
 
     previous = mlflow.get_tracking_uri()
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("MLFLOW_TRACKING_URI", raising=False)
         tracking.configure(tmp_path_factory.mktemp("store"))
         with mlflow.start_run():
-            uri = log_text_classifier(TextClassifierModel.of(classifier), TRAIN[:3]).uri
+            uri = TextClassifierModel(classifier).log(TRAIN[:3]).uri
         version = mlflow.register_model(uri, "textclf-test").version
         mlflow.MlflowClient().set_registered_model_alias("textclf-test", "champion", version)
         yield mlflow.pyfunc.load_model(uri)

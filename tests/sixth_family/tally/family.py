@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 
 from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
-from components.core.serving import log_pyfunc
+from components.core.persistence import write_manifest
+from components.core.serving import FamilyModel
 from components.core.validation import ValidationReport, validate_table
 from components.core.versioning import DataVersion
 
@@ -47,19 +47,29 @@ class PreparedLine(Prepared[TallyConfig]):
         return {split: self.frame[self.frame["split"] == split] for split in SPLITS}
 
 
-class LineModel(mlflow.pyfunc.PythonModel):
+class Estimator:
+    """A fitted scikit-learn regressor, saved the way every fitted model is."""
+
+    def __init__(self, regressor: Any) -> None:
+        self.regressor = regressor
+
+    def save(self, directory: Path) -> None:
+        write_manifest(directory, self, {"regressor": type(self.regressor).__name__})
+        (directory / "regressor.pkl").write_bytes(pickle.dumps(self.regressor))
+
+    @classmethod
+    def load(cls, directory: Path) -> Estimator:
+        return cls(pickle.loads((directory / "regressor.pkl").read_bytes()))
+
+
+class LineModel(FamilyModel):
     """Takes a table with an ``x`` column, answers ``y``."""
 
-    def __init__(self, estimator: Any = None) -> None:
-        self.estimator = estimator
-
-    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        path = Path(context.artifacts["estimator"]) / "estimator.pkl"
-        self.estimator = pickle.loads(path.read_bytes())
+    packages = ("scikit-learn",)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
         x = model_input[["x"]].to_numpy("float64")
-        return pd.DataFrame({"y": self.estimator.predict(x)})
+        return pd.DataFrame({"y": self.model.regressor.predict(x)})
 
 
 class TallyFamily(Family[TallyConfig, PreparedLine, TallyRun]):
@@ -108,19 +118,11 @@ class TallyFamily(Family[TallyConfig, PreparedLine, TallyRun]):
         self, prepared: PreparedLine, run: TallyRun, backup_dir: Path, callbacks: list[Any]
     ) -> Fitted:
         train = prepared.splits()["train"]
-        estimator = MODELS[run.name](run).fit(train[["x"]].to_numpy(), train["y"].to_numpy())
-        return Fitted(model=LineModel(estimator))
+        regressor = MODELS[run.name](run).fit(train[["x"]].to_numpy(), train["y"].to_numpy())
+        return Fitted(model=LineModel(Estimator(regressor)))
 
     def log_model(self, prepared: PreparedLine, fitted: Fitted) -> LoggedModel:
-        example = prepared.splits()["test"][["x"]].head(3).reset_index(drop=True)
-        output = fitted.model.predict(None, example)
-
-        def save(directory: Path) -> None:
-            directory.mkdir(parents=True)
-            (directory / "estimator.pkl").write_bytes(pickle.dumps(fitted.model.estimator))
-
-        uri = log_pyfunc(LineModel(), "estimator", save, example, output, ("scikit-learn",))
-        return LoggedModel(uri, example, output)
+        return fitted.model.log(prepared.splits()["test"][["x"]].head(3).reset_index(drop=True))
 
     def score(self, prepared: PreparedLine, run: TallyRun, model: LineModel) -> Scores:
         test = prepared.splits()["test"]
