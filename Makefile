@@ -8,7 +8,7 @@ VENV_STAMP := .venv/.synced
 # and urllib3 below seqpipe's lock.
 KUBEFLOW_STAMP := infra/kubeflow/.venv/.synced
 
-.PHONY: setup demo test test-fast lint bench ui kubeflow clean
+.PHONY: setup demo test test-fast lint typecheck bench ui kubeflow clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -30,7 +30,7 @@ kubeflow: setup $(KUBEFLOW_STAMP) ## every family as a Kubeflow Pipelines spec i
 demo: setup ## the main job: every family, quick profile, then the leaderboard
 	$(UV) run --frozen seqpipe run all --profile quick
 
-test: setup $(KUBEFLOW_STAMP) lint ## lint, then the whole test suite
+test: setup $(KUBEFLOW_STAMP) lint typecheck ## lint and type-check, then the whole test suite
 	$(UV) run --frozen pytest
 
 test-fast: setup ## unit tests only (no training flows)
@@ -39,6 +39,9 @@ test-fast: setup ## unit tests only (no training flows)
 lint: setup ## ruff: lint rules and formatting
 	$(UV) run --frozen ruff check components pipelines tests bench infra/kubeflow
 	$(UV) run --frozen ruff format --check components pipelines tests bench infra/kubeflow
+
+typecheck: setup ## mypy on components and pipelines (its settings: pyproject.toml)
+	$(UV) run --frozen mypy
 
 bench: setup ## benchmarks on the full profile: quality, speed and overhead figures
 	$(UV) run --frozen python -m bench.forecasting

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -80,10 +81,9 @@ def resolve(name: str, alias: str) -> ResolvedModel:
         version = client.get_model_version_by_alias(name, alias)
     except mlflow.exceptions.MlflowException:
         raise UserError(f"no version of {name!r} has the alias {alias!r}") from None
-    tags = client.get_run(version.run_id).data.tags if version.run_id else {}
-    return ResolvedModel(
-        name, alias, str(version.version), version.run_id, tags.get("data.dvc_hash", "")
-    )
+    run_id = version.run_id or ""  # a version registered from no run has no data version
+    tags = client.get_run(run_id).data.tags if run_id else {}
+    return ResolvedModel(name, alias, str(version.version), run_id, tags.get("data.dvc_hash", ""))
 
 
 @task(cache_policy=NO_CACHE)
@@ -163,7 +163,8 @@ def batch_predict_flow(
     source = Path(input_path)
     target = Path(output_path) if output_path else output_path_for(source)
     model = resolve(model_name, alias)
-    predictions = score(model, read_table(source), columns)
+    # pandas has no type information, so Prefect's overloads cannot see the task's result.
+    predictions: Any = score(model, read_table(source), columns)
     write_table(predictions, target)
     get_run_logger().info(
         "%s v%s (@%s, data %s): %d prediction row(s) -> %s",

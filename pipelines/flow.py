@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 import mlflow
 import pandas as pd
@@ -18,7 +18,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from components.core import registry, stages
 from components.core.config import FamilyConfig, ResolvedRun
-from components.core.contract import Family, Prepared, Task
+from components.core.contract import AnyFamily, Prepared, Task
 from components.core.errors import is_user_error
 from components.core.locks import exclusive
 from components.core.registry import Candidate, GateDecision
@@ -203,7 +203,7 @@ def register_task(
 
 
 def load_checked(
-    family: Family[Any, Any, Any], profile: str, config_path: str | None, models: list[str] | None
+    family: AnyFamily, profile: str, config_path: str | None, models: list[str] | None
 ) -> tuple[FamilyConfig[Any], list[ResolvedRun]]:
     """The config with a profile applied and its selected runs, checked before any work."""
     config = family.load_config(Path(config_path) if config_path else None, profile)
@@ -225,7 +225,7 @@ def _validated(task: Task[Any], context: RunContext, logger: Any) -> Prepared[An
 
 
 def _train_and_register(
-    family: Family[Any, Any, Any],
+    family: AnyFamily,
     runs: list[ResolvedRun],
     prepared: Prepared[Any],
     context: RunContext,
@@ -259,10 +259,11 @@ def _train_and_register(
                 registered = family.registered_model(prepared.task, run)
                 reference = references.get(registered)
                 trained = train_task.submit(prepared, run, context, key=cache_key("train", key))
+                # Prefect passes the training's result for its future: evaluation waits for it.
                 evaluated = evaluate_task.submit(
                     prepared,
                     run,
-                    trained,
+                    cast(str, trained),
                     reference.metrics if reference else None,
                     context,
                     key=cache_key("evaluate", key, reference.candidate.run_id if reference else ""),
@@ -272,8 +273,8 @@ def _train_and_register(
                 try:
                     result: Scored = evaluated.result()
                 except Exception as error:  # one model's failure never sinks the others
-                    error = _first_failure(trained, error)
-                    failures[run.key] = f"{type(error).__name__}: {error}"
+                    cause = _first_failure(trained, error)
+                    failures[run.key] = f"{type(cause).__name__}: {cause}"
                     logger.error("%s %s failed: %s", task_name, run.key, failures[run.key])
                     continue
                 scored[result.candidate.run_id] = (run, result.candidate)
@@ -297,7 +298,8 @@ def _first_failure(trained: Any, later: Exception) -> BaseException:
     name="seqpipe",
     flow_run_name="{family}-{profile}",
     log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    # Prefect's TaskRunner is invariant in its future type, which the decorator's hint misses.
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
 )
 def pipeline_flow(
     family: str,

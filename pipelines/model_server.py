@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from io import StringIO
@@ -101,7 +101,7 @@ class AliasFollower:
             name=self.name,
             alias=self.alias,
             version=str(version.version),
-            run_id=version.run_id,
+            run_id=version.run_id or "",  # "" for a version registered from no run
             data_version=tags.get("data.dvc_hash"),
             git_commit=tags.get("git.commit"),
             model_name=tags.get("seqpipe.model"),
@@ -314,7 +314,7 @@ def create_app(
 
 
 def _error(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(
         {"error_code": code, "message": message}, status_code=status, headers=headers

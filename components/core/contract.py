@@ -17,11 +17,12 @@ from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 
 if TYPE_CHECKING:
-    from mlflow.pyfunc import PythonModel
+    from components.core.serving import FamilyModel
 
 ConfigT = TypeVar("ConfigT", bound=FamilyConfig[Any])
 RunT = TypeVar("RunT", bound=ResolvedRun)
 PreparedT = TypeVar("PreparedT", bound="Prepared[Any]")
+ModelT = TypeVar("ModelT", bound="FamilyModel")
 
 History = dict[str, list[float]]
 
@@ -53,10 +54,10 @@ class Prepared(ABC, Generic[ConfigT]):
 
 
 @dataclass
-class Fitted:
+class Fitted(Generic[ModelT]):
     """A trained model in memory, before it is logged."""
 
-    model: PythonModel  # the family's pyfunc wrapper, ready to predict
+    model: ModelT  # the family's pyfunc wrapper, ready to predict
     history: History = field(default_factory=dict)  # per-epoch metrics ({} when not iterative)
     # Curves of earlier phases (e.g. language-model pretraining), plotted under their own name.
     phases: dict[str, History] = field(default_factory=dict)
@@ -100,7 +101,7 @@ class Gate(GateConfig):
         return cls(**rule.model_dump(), floor_metric=floor_metric)
 
 
-class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
+class Family(ABC, Generic[ConfigT, PreparedT, RunT, ModelT]):
     """One model family: its config, data, suite, models, baselines, evaluation and serving.
 
     The shared stages (``components.core.stages``), the flow, the CLI, the benchmarks and the
@@ -223,12 +224,12 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         """Build and fit the model a run names; resumable through ``backup_dir``."""
 
     @abstractmethod
-    def log_model(self, prepared: PreparedT, fitted: Fitted) -> LoggedModel:
+    def log_model(self, prepared: PreparedT, fitted: Fitted[ModelT]) -> LoggedModel:
         """Log a fitted model as a pyfunc (raw inputs in, user units out) on the active run,
         with raw test input as its example."""
 
     @abstractmethod
-    def score(self, prepared: PreparedT, run: RunT, model: PythonModel) -> Scores:
+    def score(self, prepared: PreparedT, run: RunT, model: ModelT) -> Scores:
         """A model's metrics on the test split (the family's pyfunc wrapper, loaded or in
         memory): what the gate compares, for a new model and for a champion alike."""
 
@@ -237,7 +238,7 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
         self,
         prepared: PreparedT,
         run: RunT,
-        model: PythonModel,
+        model: ModelT,
         scores: Scores,
         reference: dict[str, float] | None,
         out_dir: Path,
@@ -255,3 +256,6 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT]):
     ) -> pd.DataFrame:
         """Compare a study's trial runs (variant -> run id) on the parent run; return a table."""
         raise UserError(f"no {study!r} study for {self.name!r}; its studies: {self.studies}")
+
+
+AnyFamily = Family[Any, Any, Any, Any]  # a family whichever it is (the shared stages' view)

@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
+from components.core.registry import version_run_id
 from components.core.stages import GATE_DIRECTION_TAG, GATE_METRIC_TAG
 
 REGISTERED_MODEL_TAG = "seqpipe.registered_model"
@@ -162,6 +163,8 @@ def _aliases_by_run(
         for alias, version in registered.aliases.items():
             by_version.setdefault(str(version), []).append(alias)
         for version in client.search_model_versions(f"name = '{name}'"):
+            if not version.run_id:  # registered by hand, from no run of ours
+                continue
             found[version.run_id] = (
                 f"v{version.version}",
                 sorted(by_version.get(str(version.version), [])),
@@ -178,7 +181,7 @@ def champion_rows() -> list[dict[str, Any]]:
         if champion is None:
             continue
         version = client.get_model_version(registered.name, str(champion))
-        run = client.get_run(version.run_id)
+        run = client.get_run(version_run_id(version))
         others = sorted(
             f"{alias} v{number}"
             for alias, number in registered.aliases.items()

@@ -9,6 +9,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from components.core.errors import UserError
+from components.core.registry import version_run_id
 
 
 @dataclass(frozen=True)
@@ -74,12 +75,12 @@ def lineage(reference: str) -> Lineage:
         version = (
             client.get_model_version_by_alias(name, alias)
             if alias
-            else client.get_model_version(name, number)
+            else client.get_model_version(name, str(number))
         )
     except MlflowException:
         known = sorted(model.name for model in client.search_registered_models())
         raise UserError(f"no model version {reference!r}; registered models: {known}") from None
-    run = client.get_run(version.run_id)
+    run = client.get_run(version_run_id(version))
     experiment = client.get_experiment(run.info.experiment_id).name
     datasets = [
         f"{next((tag.value for tag in item.tags if tag.key == 'mlflow.data.context'), '?')}: "

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import mlflow
 import numpy as np
@@ -119,6 +120,17 @@ def find_or_register(candidate: Candidate) -> str:
         ).version
     client.set_registered_model_alias(candidate.registered_model, CHALLENGER, version)
     return str(version)
+
+
+def version_run_id(version: Any) -> str:
+    """The run that logged a registered model version.
+
+    Raises:
+        UserError: for a version registered from no run (by hand, from a path).
+    """
+    if not version.run_id:
+        raise UserError(f"{version.name} v{version.version} was registered without a run")
+    return str(version.run_id)
 
 
 def smoke_test(model_name: str, version: str) -> None:

@@ -43,7 +43,9 @@ class FamilyModel(PythonModel):
     packages: ClassVar[tuple[str, ...]] = ()  # the family's requirements besides the core's
 
     def __init__(self, model: Saveable) -> None:
-        self.model = model
+        # Typed loosely: each family's wrapper calls its own model's methods (score, sample,
+        # decode...), which the Saveable protocol does not name.
+        self.model: Any = model
 
     def default_params(self) -> dict[str, Any] | None:
         """The inference parameters callers may pass to ``predict(..., params=...)`` (e.g. a

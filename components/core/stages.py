@@ -17,7 +17,7 @@ import mlflow
 import pandas as pd
 
 from components.core.config import ResolvedRun, config_digest, flatten
-from components.core.contract import Evaluation, Family, Prepared, Scores, Task
+from components.core.contract import AnyFamily, Evaluation, Prepared, Scores, Task
 from components.core.errors import UserError
 from components.core.plots import plot_learning_curves
 from components.core.registry import Candidate
@@ -36,12 +36,12 @@ DATASET_CONTEXTS = {"train": "training", "validation": "validation", "test": "te
 _DATASETS_LOCK = threading.Lock()
 
 
-def experiment_name(family: Family[Any, Any, Any], task: str) -> str:
+def experiment_name(family: AnyFamily, task: str) -> str:
     """One experiment per task of a family: its runs share test data, so they compare."""
     return f"{family.name}-{task}"
 
 
-def ingest(family: Family[Any, Any, Any], task: Task[Any], workspace: Path) -> DataVersion:
+def ingest(family: AnyFamily, task: Task[Any], workspace: Path) -> DataVersion:
     """Materialise the task's raw table under ``data/raw`` and version ``data/`` with DVC."""
     frame = family.load_table(task)
     path = write_raw_table(frame, workspace, f"{family.name}-{task.name}")
@@ -49,15 +49,13 @@ def ingest(family: Family[Any, Any, Any], task: Task[Any], workspace: Path) -> D
 
 
 def read_raw(
-    family: Family[Any, Any, Any], task: Task[Any], data: DataVersion, workspace: Path
+    family: AnyFamily, task: Task[Any], data: DataVersion, workspace: Path
 ) -> pd.DataFrame:
     """Read an ingested table back as the family types it."""
     return family.read_raw(workspace / data.path, task)
 
 
-def validate(
-    family: Family[Any, Any, Any], task: Task[Any], frame: pd.DataFrame, report_dir: Path
-) -> Path:
+def validate(family: AnyFamily, task: Task[Any], frame: pd.DataFrame, report_dir: Path) -> Path:
     """Run the family suite; write its JSON result; raise ``DataValidationError`` on failure."""
     return write_report(family.validate(frame, task), report_dir)
 
@@ -73,7 +71,7 @@ def write_report(report: ValidationReport, report_dir: Path) -> Path:
 
 
 def provenance_tags(
-    family: Family[Any, Any, Any],
+    family: AnyFamily,
     prepared: Prepared[Any],
     run: ResolvedRun,
     project_dir: Path,
@@ -105,7 +103,7 @@ def provenance_tags(
     }
 
 
-def log_datasets(family: Family[Any, Any, Any], prepared: Prepared[Any]) -> None:
+def log_datasets(family: AnyFamily, prepared: Prepared[Any]) -> None:
     """Log each split as an MLflow dataset (the UI's Dataset column): named by task and split,
     its digest the raw file's, its source the DVC-tracked file."""
     import hashlib
@@ -140,7 +138,7 @@ def log_datasets(family: Family[Any, Any, Any], prepared: Prepared[Any]) -> None
 
 
 def train(
-    family: Family[Any, Any, Any],
+    family: AnyFamily,
     prepared: Prepared[Any],
     run: ResolvedRun,
     experiment_id: str,
@@ -222,7 +220,7 @@ def logged_model_uri(run_id: str) -> str:
 
 
 def evaluate(
-    family: Family[Any, Any, Any],
+    family: AnyFamily,
     prepared: Prepared[Any],
     run: ResolvedRun,
     run_id: str,
@@ -260,7 +258,7 @@ def evaluation_key(prepared: Prepared[Any], evaluated_on: dict[str, Any]) -> str
 
 
 def assess(
-    family: Family[Any, Any, Any],
+    family: AnyFamily,
     prepared: Prepared[Any],
     run: ResolvedRun,
     model: Any,
@@ -275,7 +273,7 @@ def assess(
 
 
 def _log_evaluation(
-    family: Family[Any, Any, Any],
+    family: AnyFamily,
     prepared: Prepared[Any],
     run: ResolvedRun,
     model: Any,
@@ -291,9 +289,7 @@ def _log_evaluation(
     return evaluation.metrics, scores.evaluated_on
 
 
-def rescore(
-    family: Family[Any, Any, Any], prepared: Prepared[Any], run: ResolvedRun, model_uri: str
-) -> float:
+def rescore(family: AnyFamily, prepared: Prepared[Any], run: ResolvedRun, model_uri: str) -> float:
     """A registered model's gate metric on this flow's test data (a champion trained on
     other data): the same ``score`` as a new model's."""
     model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()

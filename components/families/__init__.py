@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, cast
+
+from components.core.errors import UserError
+
+if TYPE_CHECKING:
+    from components.core.contract import AnyFamily
 
 FAMILIES: dict[str, str] = {
     "forecasting": "components.families.forecasting.family:ForecastingFamily",
@@ -26,13 +31,13 @@ def family_names() -> list[str]:
 
 
 @cache
-def get_family(name: str) -> Any:
-    """The family registered under ``name`` (a ``components.core.contract.Family``).
+def get_family(name: str) -> AnyFamily:
+    """The family registered under ``name``.
 
     Raises:
-        ValueError: if no family has that name (the message lists the valid names).
+        UserError: if no family has that name (the message lists the valid names).
     """
     if name not in FAMILIES:
-        raise ValueError(f"unknown family {name!r}; valid families: {family_names()}")
+        raise UserError(f"unknown family {name!r}; valid families: {family_names()}")
     module, _, attribute = FAMILIES[name].partition(":")
-    return getattr(import_module(module), attribute)()
+    return cast("AnyFamily", getattr(import_module(module), attribute)())

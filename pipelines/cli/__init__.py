@@ -17,7 +17,7 @@ VERBOSE_HINT = "run it again as `seqpipe --verbose ...` for the traceback"
 class Commands(TyperGroup):
     """seqpipe's commands; what they raise becomes an exit code here, and only here."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # click's Context, as typer vendors it
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors, exits, Ctrl-C

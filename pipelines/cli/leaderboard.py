@@ -23,7 +23,7 @@ def leaderboard(
     """Show a family's model runs from MLflow, best first, one table per registered model."""
     if all_models == (family is not None):
         raise typer.BadParameter("name a family, or --all for every registered model's champion")
-    if all_models:
+    if family is None:
         print_champions()
     else:
         print_leaderboard(checked_family(family), limit)
@@ -43,7 +43,7 @@ def print_leaderboard(family: str, limit: int = 30) -> None:
         console.print(_table(f"{family} leaderboard (no model runs yet)", [], None, extras))
     for board in boards:
         rows = board_rows(board.runs, board.metric, extras, unit_params)
-        units = {row.get(chosen.unit_param) for row in rows} - {None}
+        units = {row.get(param) for row in rows for param in unit_params} - {None}
         unit = f", in {units.pop()}" if len(units) == 1 else ""  # as the runs logged it
         title = f"{board.registered_model} leaderboard (best {board.metric} first{unit})"
         console.print(_table(title, rows[:limit], board.metric, extras))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from components.core.errors import UserError
@@ -49,7 +49,7 @@ def _param_value(text: str, spec: ParamSpec) -> Any:
 def _scalar(text: str, spec: ParamSpec) -> Any:
     from mlflow.types import DataType
 
-    converters = {
+    converters: dict[Any, Callable[[str], Any]] = {
         DataType.integer: int,
         DataType.long: int,
         DataType.float: float,
@@ -78,7 +78,7 @@ def _boolean(text: str) -> bool:
 def _type_name(spec: ParamSpec) -> str:
     from mlflow.types import DataType
 
-    names = {
+    names: dict[Any, str] = {
         DataType.integer: "a whole number",
         DataType.long: "a whole number",
         DataType.float: "a number",

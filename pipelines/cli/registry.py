@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -51,7 +51,11 @@ def lineage(
     ]:
         summary.add_row(key, value)
     console.print(summary)
-    for title, values in (("config (params)", found.params), ("metrics", found.metrics)):
+    sections: list[tuple[str, dict[str, Any]]] = [
+        ("config (params)", found.params),
+        ("metrics", found.metrics),
+    ]
+    for title, values in sections:
         table = Table(title=title, show_header=False)
         for key, value in values.items():
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -66,7 +66,8 @@ def study(
         raise UserError("the config lists no model but baselines: name one with --model")
     quiet_flow_logs()
     with prefect_api():
-        summary = study_flow(
+        # pandas has no type information, so Prefect's overloads cannot see the flow's result.
+        summary: Any = study_flow(
             family=family,
             study=study,
             task=tasks[0],

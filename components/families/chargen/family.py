@@ -42,7 +42,7 @@ class PreparedCorpus(Prepared[ChargenConfig]):
         }
 
 
-class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
+class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun, CharGeneratorModel]):
     """Text to more text, one character at a time; one registered model per corpus."""
 
     name = "chargen"
@@ -141,7 +141,7 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         run: ResolvedCharRun,
         backup_dir: Path,
         callbacks: list[Any],
-    ) -> Fitted:
+    ) -> Fitted[CharGeneratorModel]:
         config = prepared.config
         params = configured_params(config.sampling)
         if run.name == BASELINE:
@@ -154,7 +154,9 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun]):
         history = network.fit(prepared.ids, config.window, backup_dir, callbacks)
         return Fitted(model=CharGeneratorModel(network, params), history=history)
 
-    def log_model(self, prepared: PreparedCorpus, fitted: Fitted) -> LoggedModel:
+    def log_model(
+        self, prepared: PreparedCorpus, fitted: Fitted[CharGeneratorModel]
+    ) -> LoggedModel:
         example = [prepared.texts["test"][:40]]
         return fitted.model.log(example)
 

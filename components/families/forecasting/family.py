@@ -82,7 +82,7 @@ def _specification(run: ForecastRun, window: int, seasonal_period: int) -> tuple
     return forecaster.min_history, json.dumps(forecaster.describe())
 
 
-class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
+class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, ForecastingModel]):
     """Forecasts of one series, 1 or more periods ahead, registered per horizon."""
 
     name = "forecasting"
@@ -179,7 +179,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
 
     def fit(
         self, prepared: PreparedSeries, run: ForecastRun, backup_dir: Path, callbacks: list[Any]
-    ) -> Fitted:
+    ) -> Fitted[ForecastingModel]:
         config = prepared.config
         spec = feature_spec(config.dataset, prepared.covariates, prepared.frequency, run)
         features = build_features(prepared.frame, spec)
@@ -193,7 +193,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun]):
         )
         return Fitted(model=ForecastingModel(forecaster, spec), history=history)
 
-    def log_model(self, prepared: PreparedSeries, fitted: Fitted) -> LoggedModel:
+    def log_model(self, prepared: PreparedSeries, fitted: Fitted[ForecastingModel]) -> LoggedModel:
         model: ForecastingModel = fitted.model
         spec = model.spec
         rows = max(model.forecaster.min_history, getattr(model.forecaster, "window", 0))

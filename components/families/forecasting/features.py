@@ -88,7 +88,7 @@ def infer_frequency(dates: pd.Series, configured: str | None) -> str:
         with pd.option_context("future.infer_freq_returns_offset", True):
             inferred = pd.infer_freq(parsed.sort_values())
     if inferred is None:
-        raise ValueError(
+        raise UserError(
             "could not infer the series frequency from its dates (too few, or gaps); "
             "set dataset.frequency (e.g. D, W-SUN, MS, QS)"
         )
@@ -249,7 +249,7 @@ def split_positions(dates: pd.Series, split: SplitConfig) -> SplitPositions:
     )
     positions = SplitPositions(start, train_end, validation_end, test_end)
     if not start < train_end < validation_end < test_end:
-        raise ValueError(f"the split leaves an empty part on this series: {positions}")
+        raise UserError(f"the split leaves an empty part on this series: {positions}")
     return positions
 
 

@@ -12,6 +12,8 @@ import re
 import pandas as pd
 from pandas.tseries.offsets import DateOffset
 
+from components.core.errors import UserError
+
 # Aliases pandas 3 no longer takes for offsets -> the name it takes now.
 LEGACY_ALIASES = {
     "M": "ME",
@@ -75,7 +77,7 @@ def to_offset(alias: str) -> DateOffset:
     try:
         return pd.tseries.frequencies.to_offset(normalized)
     except ValueError as error:
-        raise ValueError(
+        raise UserError(
             f"unknown frequency {alias!r}: use a pandas offset alias such as D (daily), "
             "B (business days), W-SUN (weekly), MS or ME (monthly), QS or QE (quarterly), "
             "YS or YE (yearly), h (hourly)"
@@ -96,7 +98,7 @@ def seasonal_period(alias: str) -> int:
     offset = to_offset(alias)
     kind = type(offset).__name__
     if offset.n != 1 or kind not in SEASONAL_PERIODS:
-        raise ValueError(
+        raise UserError(
             f"no usual seasonal period for frequency {alias!r}; set dataset.seasonal_period"
         )
     return SEASONAL_PERIODS[kind]

@@ -30,7 +30,10 @@ class Forecaster(Protocol):
     """What every forecasting model offers, neural or statistical."""
 
     horizon: int
-    min_history: int  # rows of history needed to forecast
+
+    @property
+    def min_history(self) -> int:
+        """Rows of history needed to forecast."""
 
     def fit(
         self,
@@ -49,8 +52,8 @@ class Forecaster(Protocol):
 
 
 def _state_space(run: ForecastRun, window: int, seasonal_period: int) -> StateSpaceForecaster:
-    order, seasonal = STATISTICAL_ORDERS[run.name]
-    seasonal = tuple(seasonal_period if value == "s" else value for value in seasonal)
+    order, (p, d, q, period) = STATISTICAL_ORDERS[run.name]
+    seasonal = (p, d, q, seasonal_period if period == "s" else int(period))
     if seasonal_period < 2:  # yearly data: no season to model
         seasonal = (0, 0, 0, 0)
     return StateSpaceForecaster(

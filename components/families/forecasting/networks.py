@@ -277,10 +277,20 @@ class KerasForecaster:
             verbose=0,
         )
 
+    def fitted_network(self) -> Any:
+        """The trained Keras model.
+
+        Raises:
+            ValueError: before ``fit`` (a bug: nothing predicts or saves an untrained one).
+        """
+        if self.model_ is None:
+            raise ValueError(f"the {self.name} forecaster is not fitted")
+        return self.model_
+
     def predict(self, features: np.ndarray, origins: np.ndarray) -> np.ndarray:
         windows = np.lib.stride_tricks.sliding_window_view(features, self.window, axis=0)
         batch = np.transpose(windows[origins - self.window + 1], (0, 2, 1))
-        predictions = np.asarray(self.model_.predict(batch, verbose=0, batch_size=256))
+        predictions = np.asarray(self.fitted_network().predict(batch, verbose=0, batch_size=256))
         return predictions[:, -1, :] if self.output == "seq2seq" else predictions
 
     def save(self, directory: Path) -> None:
@@ -291,7 +301,7 @@ class KerasForecaster:
             "run": self.run.model_dump(mode="json"),
         }
         write_manifest(directory, self, settings)
-        self.model_.save(directory / "model.keras")
+        self.fitted_network().save(directory / "model.keras")
 
     @classmethod
     def load(cls, directory: Path) -> KerasForecaster:

@@ -216,7 +216,7 @@ def fit_trial(
         order=order,
         seasonal_order=seasonal_order,
         trend=model.trend,
-        params=model.params_,
+        params=model.params_ or {},  # fitted above: never empty
         validation_mae=error,
         aic=float(results.aic),
         fit_seconds=fitted - started,

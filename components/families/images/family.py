@@ -74,7 +74,7 @@ def kind_of(run: ResolvedImageRun) -> str:
     return MODELS[run.name].kind
 
 
-class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
+class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun, ImageModelWrapper]):
     """Images in, reconstructions or new images out. Two registered models per dataset:
     ``autoencoder-<dataset>`` (lower test_recon_mse wins) and ``generator-<dataset>`` (lower
     test_fid wins)."""
@@ -165,13 +165,13 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun]):
         run: ResolvedImageRun,
         backup_dir: Path,
         callbacks: list[Any],
-    ) -> Fitted:
+    ) -> Fitted[ImageModelWrapper]:
         model = build_image_model(run, prepared.dataset.image_size)
         history = model.fit(prepared.images, backup_dir, callbacks)
         wrapper = AutoencoderModel if model.kind == AUTOENCODER else GeneratorModel
         return Fitted(model=wrapper(model), history=history)
 
-    def log_model(self, prepared: PreparedImages, fitted: Fitted) -> LoggedModel:
+    def log_model(self, prepared: PreparedImages, fitted: Fitted[ImageModelWrapper]) -> LoggedModel:
         return fitted.model.log(prepared.images["test"][:EXAMPLE_IMAGES])
 
     def score(

@@ -66,7 +66,7 @@ class PreparedText(Prepared[TextclfConfig]):
         return {split: self.frame.loc[self.frame["split"] == split, columns] for split in SPLITS}
 
 
-class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
+class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextClassifierModel]):
     """Texts to labels, one registered model per task of the config."""
 
     name = "textclf"
@@ -153,7 +153,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
 
     def fit(
         self, prepared: PreparedText, run: ResolvedTextRun, backup_dir: Path, callbacks: list[Any]
-    ) -> Fitted:
+    ) -> Fitted[TextClassifierModel]:
         config = prepared.config
         labels = prepared.task_config.labels
         if run.name == BASELINE:
@@ -181,7 +181,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun]):
         )
         return Fitted(model=TextClassifierModel(classifier), history=history, phases=phases)
 
-    def log_model(self, prepared: PreparedText, fitted: Fitted) -> LoggedModel:
+    def log_model(self, prepared: PreparedText, fitted: Fitted[TextClassifierModel]) -> LoggedModel:
         return fitted.model.log(prepared.texts("test")[:EXAMPLE_TEXTS])
 
     def score(

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from components.core.errors import UserError
 from components.core.persistence import read_settings, write_manifest
 from components.families.textclf.config import BaselineConfig
 
@@ -61,7 +62,7 @@ class TfidfBaseline:
         """Fit on the training texts and their label ids."""
         missing = sorted(set(range(self.n_labels)) - set(np.unique(targets).tolist()))
         if missing:
-            raise ValueError(f"label id(s) {missing} have no training example")
+            raise UserError(f"label id(s) {missing} have no training example")
         self.pipeline.fit(list(texts), targets)
         return self
 

@@ -12,6 +12,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from components.core.errors import UserError
 from components.core.persistence import read_settings, write_manifest
 from components.core.training import (
     ResumableEpochs,
@@ -260,7 +261,7 @@ def pretrain_language_model(
     )
     finished = backup_dir / "language_model.weights.h5" if backup_dir else None
     finished_history = backup_dir / "language_model_history.json" if backup_dir else None
-    if finished is not None and finished.exists():
+    if finished is not None and finished_history is not None and finished.exists():
         model.load_weights(finished)
         return model, json.loads(finished_history.read_text())
     model.compile(
@@ -283,7 +284,8 @@ def pretrain_language_model(
         ),
     )
     history = {name: [float(v) for v in values] for name, values in fitted.history.items()}
-    if finished is not None:  # the weights are the commit point: written last, atomically
+    # The weights are the commit point: written last, atomically.
+    if finished is not None and finished_history is not None:
         write_text_atomically(finished_history, json.dumps(history))
         save_weights_atomically(model, finished)
     return model, history
@@ -298,7 +300,7 @@ def transfer_pretrained(language_model: keras.Model, classifier: keras.Model) ->
     encoder = next((layer for layer in classifier.layers if layer.name == "encoder"), None)
     if not isinstance(encoder, layers.LSTM):
         kind = type(encoder).__name__ if encoder is not None else "no encoder"
-        raise ValueError(f"pretraining initializes an LSTM encoder; {classifier.name} has {kind}")
+        raise UserError(f"pretraining initializes an LSTM encoder; {classifier.name} has {kind}")
     for name in ("embedding", "encoder"):
         classifier.get_layer(name).set_weights(language_model.get_layer(name).get_weights())
 
@@ -308,7 +310,7 @@ def label_weights(targets: np.ndarray, n_labels: int) -> np.ndarray:
     counts = np.bincount(targets, minlength=n_labels).astype("float64")
     if (counts == 0).any():
         missing = [int(index) for index in np.flatnonzero(counts == 0)]
-        raise ValueError(f"label id(s) {missing} have no training example")
+        raise UserError(f"label id(s) {missing} have no training example")
     return (len(targets) / (n_labels * counts)).astype("float32")
 
 

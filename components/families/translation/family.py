@@ -64,7 +64,9 @@ class PreparedPairs(Prepared[TranslationConfig]):
         return {split: self.rows(split)[["source", "target", "format"]] for split in SPLITS}
 
 
-class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTranslationRun]):
+class TranslationFamily(
+    Family[TranslationConfig, PreparedPairs, ResolvedTranslationRun, TranslationModel]
+):
     """Sources to targets, one registered model per task (the vector-to-sequence decoder,
     which reads no source text, under its own name)."""
 
@@ -146,7 +148,7 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
         run: ResolvedTranslationRun,
         backup_dir: Path,
         callbacks: list[Any],
-    ) -> Fitted:
+    ) -> Fitted[TranslationModel]:
         from components.families.translation.networks import Translator
 
         lengths = prepared.task_config.vectorizer
@@ -168,7 +170,7 @@ class TranslationFamily(Family[TranslationConfig, PreparedPairs, ResolvedTransla
         )
         return Fitted(model=TranslationModel(translator), history=history)
 
-    def log_model(self, prepared: PreparedPairs, fitted: Fitted) -> LoggedModel:
+    def log_model(self, prepared: PreparedPairs, fitted: Fitted[TranslationModel]) -> LoggedModel:
         reads = fitted.model.translator.reads
         return fitted.model.log(_head(prepared.inputs("test", reads), EXAMPLE_INPUTS))
 

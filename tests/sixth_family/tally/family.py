@@ -72,7 +72,7 @@ class LineModel(FamilyModel):
         return pd.DataFrame({"y": self.model.regressor.predict(x)})
 
 
-class TallyFamily(Family[TallyConfig, PreparedLine, TallyRun]):
+class TallyFamily(Family[TallyConfig, PreparedLine, TallyRun, LineModel]):
     """A line's y from its x; one registered model per dataset."""
 
     name = "tally"
@@ -116,12 +116,12 @@ class TallyFamily(Family[TallyConfig, PreparedLine, TallyRun]):
 
     def fit(
         self, prepared: PreparedLine, run: TallyRun, backup_dir: Path, callbacks: list[Any]
-    ) -> Fitted:
+    ) -> Fitted[LineModel]:
         train = prepared.splits()["train"]
         regressor = MODELS[run.name](run).fit(train[["x"]].to_numpy(), train["y"].to_numpy())
         return Fitted(model=LineModel(Estimator(regressor)))
 
-    def log_model(self, prepared: PreparedLine, fitted: Fitted) -> LoggedModel:
+    def log_model(self, prepared: PreparedLine, fitted: Fitted[LineModel]) -> LoggedModel:
         return fitted.model.log(prepared.splits()["test"][["x"]].head(3).reset_index(drop=True))
 
     def score(self, prepared: PreparedLine, run: TallyRun, model: LineModel) -> Scores:
