@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -150,20 +151,20 @@ class EpochLogger(keras.callbacks.Callback):
 
 
 def fit_model(
-    model,
-    train_data,
-    validation_data,
+    model: Any,
+    datasets: Mapping[str, Any],
     config: TrainingConfig,
     backup_dir: Path,
     callbacks: list[Any] | None = None,
-    verbose: int | str = "auto",
+    verbose: int | str = 0,
 ) -> dict[str, list[float]]:
-    """Fit with early stopping on validation loss and resumable epochs; return the history.
+    """Fit on ``datasets["train"]`` with early stopping on ``datasets["validation"]``'s loss
+    and resumable epochs; return the history.
 
     ``backup_dir`` holds ``ResumableEpochs`` state: a run interrupted mid-training resumes
     from its last finished epoch when started again with the same directory.
     """
-
+    train_data, validation_data = datasets["train"], datasets["validation"]
     if config.max_train_batches:
         train_data = train_data.take(config.max_train_batches)
     stopping = keras.callbacks.EarlyStopping(

@@ -259,9 +259,8 @@ class CharNetwork:
                 )
                 for part in FIT_SPLITS
             )
-        history = fit_model(
-            network, train, validation, training, backup_dir, callbacks=callbacks, verbose=0
-        )
+        datasets = {"train": train, "validation": validation}
+        history = fit_model(network, datasets, training, backup_dir, callbacks)
         if stateful:
             stateless = self.build()
             stateless.set_weights(network.get_weights())

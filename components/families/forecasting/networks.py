@@ -267,15 +267,7 @@ class KerasForecaster:
             )
             for part in ("train", "validation")
         }
-        return fit_model(
-            self.model_,
-            datasets["train"],
-            datasets["validation"],
-            training,
-            backup_dir=backup_dir,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        return fit_model(self.model_, datasets, training, backup_dir, callbacks)
 
     def fitted_network(self) -> Any:
         """The trained Keras model.

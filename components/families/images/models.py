@@ -159,6 +159,21 @@ def _batches(images: np.ndarray, run: ResolvedImageRun, targets: bool = False):
     return data.batch(run.training.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def _fit(
+    trainer: Any,
+    splits: dict[str, np.ndarray],
+    run: ResolvedImageRun,
+    backup_dir: Path,
+    callbacks: list[Any],
+    targets: bool = False,
+) -> dict[str, list[float]]:
+    """Fit ``trainer`` on the training images, stopping on the validation images' loss."""
+    from components.core.training import fit_model  # Keras: loaded by training only
+
+    datasets = {split: _batches(images, run, targets) for split, images in splits.items()}
+    return fit_model(trainer, datasets, run.training, backup_dir, callbacks)
+
+
 class SavedNetwork:
     """The state of a Keras model: the one network that reconstructs or generates
     (``self.network``; a VAE's decoder, a GAN's generator), saved as ``network.keras``."""
@@ -180,22 +195,14 @@ class KerasAutoencoder(SavedNetwork, Reconstructor):
     """A Functional autoencoder of ``networks.AUTOENCODER_BUILDERS`` trained on pixel MSE."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
-        from components.core.training import fit_model, make_optimizer, seed_everything
+        from components.core.training import make_optimizer, seed_everything
         from components.families.images.networks import AUTOENCODER_BUILDERS
 
         seed_everything(self.run.training.seed)
         self.network = AUTOENCODER_BUILDERS[self.name](self.run.architecture, self.image_size)
         self.network.compile(optimizer=make_optimizer(self.run.training.optimizer), loss="mse")
-        train, validation = (_channels(images[split]) for split in ("train", "validation"))
-        return fit_model(
-            self.network,
-            _batches(train, self.run, targets=True),
-            _batches(validation, self.run, targets=True),
-            self.run.training,
-            backup_dir,
-            callbacks,
-            verbose=0,
-        )
+        splits = {split: _channels(images[split]) for split in ("train", "validation")}
+        return _fit(self.network, splits, self.run, backup_dir, callbacks, targets=True)
 
     def reconstruct(self, images: np.ndarray) -> np.ndarray:
         decoded = self.network.predict(_channels(images), verbose=0)[..., 0]
@@ -206,7 +213,7 @@ class VaeGenerator(SavedNetwork, Generator):
     """A variational autoencoder; it generates by decoding codes drawn from N(0, I)."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
-        from components.core.training import fit_model, make_optimizer, seed_everything
+        from components.core.training import make_optimizer, seed_everything
         from components.families.images import networks
 
         seed_everything(self.run.training.seed)
@@ -217,17 +224,9 @@ class VaeGenerator(SavedNetwork, Generator):
             self.encoder, self.network, architecture.kl_weight
         )
         trainer.compile(optimizer=make_optimizer(self.run.training.optimizer))
-        train, validation = (_channels(images[split]) for split in ("train", "validation"))
-        trainer(train[:1])  # built, so ResumableEpochs can restore its weights
-        return fit_model(
-            trainer,
-            _batches(train, self.run),
-            _batches(validation, self.run),
-            self.run.training,
-            backup_dir,
-            callbacks,
-            verbose=0,
-        )
+        splits = {split: _channels(images[split]) for split in ("train", "validation")}
+        trainer(splits["train"][:1])  # built, so ResumableEpochs can restore its weights
+        return _fit(trainer, splits, self.run, backup_dir, callbacks)
 
     def sample(self, count: int, seed: int) -> np.ndarray:
         codes = np.random.default_rng(seed).standard_normal(
@@ -280,7 +279,7 @@ class DdpmGenerator(SavedNetwork, Generator):
     """A denoising diffusion model; it generates by ancestral sampling from pure noise."""
 
     def fit(self, images: dict[str, np.ndarray], backup_dir: Path, callbacks: list[Any]) -> History:
-        from components.core.training import fit_model, make_optimizer, seed_everything
+        from components.core.training import make_optimizer, seed_everything
         from components.families.images import networks
         from components.families.images.diffusion import NoiseSchedule
 
@@ -291,17 +290,9 @@ class DdpmGenerator(SavedNetwork, Generator):
         schedule = NoiseSchedule.of(self.run.diffusion)
         trainer = networks.DiffusionModel(self.network, schedule.alpha_bars, self.run.training.seed)
         trainer.compile(optimizer=make_optimizer(self.run.training.optimizer))
-        train, validation = (_signed(images[split]) for split in ("train", "validation"))
-        trainer([train[:1], np.zeros((1, 1), "float32")])  # built, for ResumableEpochs
-        return fit_model(
-            trainer,
-            _batches(train, self.run),
-            _batches(validation, self.run),
-            self.run.training,
-            backup_dir,
-            callbacks,
-            verbose=0,
-        )
+        splits = {split: _signed(images[split]) for split in ("train", "validation")}
+        trainer([splits["train"][:1], np.zeros((1, 1), "float32")])  # built, for ResumableEpochs
+        return _fit(trainer, splits, self.run, backup_dir, callbacks)
 
     def sample(self, count: int, seed: int) -> np.ndarray:
         from components.families.images.diffusion import NoiseSchedule

@@ -429,15 +429,7 @@ class TextClassifier:
             )
             for part in ("train", "validation")
         }
-        history = fit_model(
-            classifier,
-            datasets["train"],
-            datasets["validation"],
-            training,
-            backup_dir=backup_dir,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        history = fit_model(classifier, datasets, training, backup_dir, callbacks)
         self.model_ = self.serving_model(classifier)
         return history
 

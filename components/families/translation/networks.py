@@ -400,15 +400,7 @@ class Translator:
             )
             for part in ("train", "validation")
         }
-        history = fit_model(
-            network.training,
-            datasets["train"],
-            datasets["validation"],
-            training,
-            backup_dir=backup_dir,
-            callbacks=callbacks,
-            verbose=0,
-        )
+        history = fit_model(network.training, datasets, training, backup_dir, callbacks)
         self.network_ = network
         return history
 

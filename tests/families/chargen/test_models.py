@@ -107,7 +107,8 @@ def test_capped_stateful_epochs_move_on_through_the_whole_text(tmp_path: Path) -
     network.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     training = CharTrainingConfig(epochs=4, patience=5, max_train_batches=3)
     validation = ConsecutiveBatches(ids, length=10, batch_size=3).dataset()
-    fit_model(network, train, validation, training, tmp_path, [StatefulEpochs(streams)], 0)
+    datasets = {"train": train, "validation": validation}
+    fit_model(network, datasets, training, tmp_path, [StatefulEpochs(streams)])
     # Windows 0-2, 3-5, then the last three (4-6) so the end is read too, then from the start;
     # (Keras may read one batch before the first epoch to build the model.)
     epochs = [[ids[10 * window] for window in windows] for windows in ((0, 1, 2), (3, 4, 5))]

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import yaml
 
 from components.core.contract import Task
 from components.core.versioning import DataVersion
@@ -52,7 +49,7 @@ def prepared(config: ChargenConfig) -> PreparedCorpus:
     return ChargenFamily().prepare(corpus_table(), Task(config, "tiny"), data)
 
 
-def flow_config(directory: Path) -> Path:
+def flow_document() -> dict:
     """A config for the real flow: Macbeth trains, two comedies validate and test; a small GRU."""
     document = {
         "corpus": {
@@ -70,10 +67,4 @@ def flow_config(directory: Path) -> Path:
         "models": [{"name": "gru"}],
         "profiles": {"quick": {}},
     }
-    path = directory / "chargen-tiny.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
-def same_predictions(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(expected, actual, rtol=1e-5, atol=1e-6)
+    return document

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
-import yaml
 
 from components.core.contract import Task
 from components.core.versioning import DataVersion
@@ -49,7 +46,7 @@ def prepared(config: ForecastingConfig) -> PreparedSeries:
     return ForecastingFamily().prepare(frame, Task(config, "tiny"), data)
 
 
-def flow_config(directory: Path) -> Path:
+def flow_document() -> dict:
     """A config for the real flow: the baseline, a statistical and a neural model."""
     document = {
         "window": 28,
@@ -65,9 +62,7 @@ def flow_config(directory: Path) -> Path:
         ],
         "profiles": {"quick": {}},
     }
-    path = directory / "forecasting-tiny.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
+    return document
 
 
 def same_predictions(expected: pd.DataFrame, actual: pd.DataFrame) -> None:

@@ -3,11 +3,6 @@ one or two epochs."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
-import yaml
-
 from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.images.config import ImagesConfig
@@ -35,17 +30,11 @@ def prepared(config: ImagesConfig) -> PreparedImages:
     return ImagesFamily().prepare(table, Task(config, config.dataset.name), data)
 
 
-def flow_config(directory: Path) -> Path:
+def flow_document() -> dict:
     """A config for the real flow: a Keras autoencoder (its baseline joins it) and the
     generator baseline, so both registered models get a champion."""
     document = TINY | {
         "models": [{"name": "linear_ae"}, {"name": "pca_gaussian"}],
         "profiles": {"quick": {}},
     }
-    path = directory / "images-tiny.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
-
-
-def same_predictions(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(expected, actual, rtol=1e-5, atol=1e-6)
+    return document

@@ -14,15 +14,9 @@ from components.families.textclf.config import TextArchitecture, TextclfConfig, 
 from components.families.textclf.networks import TextClassifier
 from components.families.textclf.vectorizer import WordVectorizer
 
-LABELS = ["comedies", "histories", "tragedies"]
-TRAIN = [
-    "a merry jest and a wedding",
-    "the king and his crown of england",
-    "death and blood and grief",
-    "love and laughter at the wedding",
-    "war for the crown of france",
-    "the ghost and the poison",
-] * 3
+from .tiny import LABELS, TEXTS
+
+TRAIN = TEXTS * 3
 TARGETS = np.array([0, 1, 2, 0, 1, 2] * 3)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from components.core.contract import Task
 from components.core.versioning import DataVersion
@@ -49,7 +47,7 @@ def prepared(config: TranslationConfig, task: str = "dates") -> PreparedPairs:
     return family.prepare(family.load_table(bound), bound, data)
 
 
-def flow_config(directory: Path) -> Path:
+def flow_document() -> dict:
     """A config for the real flow: a few hundred dates, the baseline and Luong attention."""
     document = {
         "tasks": {
@@ -61,9 +59,7 @@ def flow_config(directory: Path) -> Path:
         "models": [{"name": "luong_attention"}],
         "profiles": {"quick": {}},
     }
-    path = directory / "translation-tiny.yaml"
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-    return path
+    return document
 
 
 def same_predictions(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
