@@ -26,9 +26,9 @@ from components.families.images.config import DatasetConfig, ImagesConfig, Resol
 from components.families.images.models import (
     AUTOENCODER,
     GENERATOR,
-    MODELS,
     PcaReconstruction,
     build_image_model,
+    model_types,
     size_problem,
 )
 from components.families.images.plots import plot_image_grid, plot_reconstructions
@@ -71,7 +71,7 @@ class PreparedImages(Prepared[ImagesConfig]):
 
 def kind_of(run: ResolvedImageRun) -> str:
     """Whether a run's model is an autoencoder or a generator."""
-    return MODELS[run.name].kind
+    return model_types()[run.name].kind
 
 
 class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun, ImageModelWrapper]):
@@ -88,7 +88,7 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun, ImageM
         return [config.dataset.name]
 
     def model_names(self) -> list[str]:
-        return sorted(MODELS)
+        return sorted(model_types())
 
     def baseline_runs(
         self, config: ImagesConfig, runs: list[ResolvedImageRun]

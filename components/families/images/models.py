@@ -309,19 +309,24 @@ class DdpmGenerator(SavedNetwork, Generator):
         return _unit(images)
 
 
-# Model name -> its class; the registry of the family.
+# Model name -> its class, beside the Keras autoencoders (``networks.AUTOENCODER_BUILDERS``,
+# each a KerasAutoencoder): a new autoencoder is one builder there.
 MODELS: dict[str, type[ImageModel]] = {
     "pca_reconstruction": PcaReconstruction,
-    "linear_ae": KerasAutoencoder,
-    "stacked_ae": KerasAutoencoder,
-    "conv_ae": KerasAutoencoder,
-    "denoising_ae": KerasAutoencoder,
-    "sparse_ae": KerasAutoencoder,
     "pca_gaussian": PcaGaussian,
     "vae": VaeGenerator,
     "dcgan": DcganGenerator,
     "ddpm": DdpmGenerator,
 }
+
+
+def model_types() -> dict[str, type[ImageModel]]:
+    """The family's registry: every model name and its class (loads Keras' builders)."""
+    from components.families.images.networks import AUTOENCODER_BUILDERS
+
+    return MODELS | dict.fromkeys(AUTOENCODER_BUILDERS, KerasAutoencoder)
+
+
 # How many times a model's strided layers halve the image (the convolutional autoencoder and
 # the DCGAN twice, the U-Net once): the image size must divide by 2 ** halvings.
 HALVINGS = {"conv_ae": 2, "dcgan": 2, "ddpm": 1}
@@ -347,6 +352,7 @@ def build_image_model(run: ResolvedImageRun, image_size: int) -> ImageModel:
     Raises:
         ValueError: if no model has that name (the message lists the valid names).
     """
-    if run.name not in MODELS:
-        raise ValueError(f"unknown image model {run.name!r}; valid names: {sorted(MODELS)}")
-    return MODELS[run.name](run, image_size)
+    types = model_types()
+    if run.name not in types:
+        raise ValueError(f"unknown image model {run.name!r}; valid names: {sorted(types)}")
+    return types[run.name](run, image_size)
