@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from components.core.config import field_errors
 from components.core.errors import UserError, is_user_error
 
 
@@ -16,12 +17,7 @@ def describe(error: BaseException, config: Path | None = None) -> str:
     """What went wrong and where, in a few lines; pydantic's reports become one line per field."""
     where = f"{config}: " if config and str(config) not in str(error) else ""  # named once
     if isinstance(error, ValidationError):
-        lines = [
-            f"  {'.'.join(str(part) for part in item['loc']) or '(top level)'}: {item['msg']}"
-            + (f" (got {item['input']!r})" if "input" in item and item["type"] != "missing" else "")
-            for item in error.errors()
-        ]
-        return f"{where}invalid config:\n" + "\n".join(lines)
+        return f"{where}invalid config:\n" + "\n".join(field_errors(error))
     return f"{where}{error}"
 
 
