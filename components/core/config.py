@@ -195,19 +195,20 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def read_profile(path: Path, profile: str) -> dict[str, Any]:
-    """Read a family YAML file and apply one of its ``profiles`` on top of the base keys.
+    """Read a family YAML file and apply one of its ``profiles`` on top of the base keys; a
+    file without ``profiles`` (a user's minimal config) is the same under every profile.
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        UserError: if the profile is not defined in the file.
+        UserError: if the file has profiles and ``profile`` is not one of them.
     """
     document = yaml.safe_load(Path(path).read_text()) or {}
-    profiles = document.pop("profiles", {}) or {}
-    if profile not in profiles:
+    profiles = document.pop("profiles", None) or {}
+    if profiles and profile not in profiles:
         raise UserError(
             f"profile {profile!r} is not defined in {path}; valid profiles: {sorted(profiles)}"
         )
-    merged = deep_merge(document, profiles[profile] or {})
+    merged = deep_merge(document, profiles.get(profile) or {})
     merged["profile"] = profile
     return merged
 

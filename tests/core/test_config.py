@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import Field
 
@@ -11,6 +13,7 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
+    read_profile,
 )
 from components.core.errors import UserError
 
@@ -61,3 +64,12 @@ def test_runs_select_by_name_or_key() -> None:
     assert [run.name for run in config.runs(["b"])] == ["b"]
     with pytest.raises(UserError, match=r"unknown model\(s\) \['c'\]"):
         config.runs(["c"])
+
+
+def test_a_config_without_profiles_is_the_same_under_every_profile(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text("models: [{name: a}]\n")
+    assert read_profile(path, "full") == {"models": [{"name": "a"}], "profile": "full"}
+    path.write_text("models: [{name: a}]\nprofiles: {quick: {}}\n")
+    with pytest.raises(UserError, match=r"profile 'full' is not defined .*\['quick'\]"):
+        read_profile(path, "full")
