@@ -26,8 +26,9 @@ from components.families.forecasting.features import (
     split_positions,
     target_matrix,
 )
-from components.families.forecasting.models import StateSpaceForecaster, make_forecaster
+from components.families.forecasting.models import make_forecaster
 from components.families.forecasting.sources import load_series_table
+from components.families.forecasting.statistical import StateSpaceForecaster
 
 FAMILY = "forecasting"
 

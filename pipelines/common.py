@@ -43,9 +43,15 @@ class RunContext:
         return self.workspace / ".seqpipe" / "backups"
 
 
+# Bumped when what a cached stage returns changes shape: results pickled by an earlier
+# version are then computed again rather than read back into the new classes.
+CACHE_VERSION = 2
+
+
 def cache_key(*parts: Any) -> str:
     """A short stable key from the data version, config and store a result depends on."""
-    return hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:24]
+    payload = "|".join(str(part) for part in (CACHE_VERSION, *parts))
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
 def by_key(context: Any, parameters: dict[str, Any]) -> str:

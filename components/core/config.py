@@ -36,7 +36,8 @@ class TrainingConfig(StrictModel):
     epochs: int = Field(20, ge=1)  # upper bound; early stopping usually ends sooner
     batch_size: int = Field(32, ge=1)
     patience: int = Field(5, ge=1)  # epochs without validation improvement before stopping
-    loss: str = "mse"  # what the network minimizes; each family's training config names its own
+    # What the network minimizes; each family's training config narrows the choice.
+    loss: Literal["huber", "mse", "mae", "crossentropy"] = "mse"
     optimizer: OptimizerConfig = OptimizerConfig()
     seed: int = 42  # seeds Python, NumPy and TensorFlow for reproducible runs
     max_train_batches: int | None = Field(None, ge=1)  # caps batches per epoch (quick runs)
@@ -111,8 +112,10 @@ class FamilyConfig(StrictModel, Generic[RunT]):
             for name in self.run_type.model_fields
             if name in sections and name != "name"
         }
+        # A null is a key left out (configs logged by earlier versions spell them so).
+        override = {key: value for key, value in entry.items() if value is not None}
         try:
-            return self.run_type.model_validate(deep_merge(defaults, dict(entry)))  # type: ignore[return-value]
+            return self.run_type.model_validate(deep_merge(defaults, override))  # type: ignore[return-value]
         except ValidationError as error:
             label = f"{where} ({entry.get('name')})" if entry.get("name") else where
             raise UserError(f"invalid {label}:\n" + "\n".join(field_errors(error))) from None

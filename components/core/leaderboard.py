@@ -19,7 +19,7 @@ REGISTERED_MODEL_TAG = "seqpipe.registered_model"
 
 
 @dataclass(frozen=True)
-class ModelRun:
+class TrackedRun:
     """What a leaderboard reads of one finished model run."""
 
     run_id: str
@@ -30,7 +30,7 @@ class ModelRun:
     params: Mapping[str, str]
 
     @classmethod
-    def of(cls, run: Run) -> ModelRun:
+    def from_run(cls, run: Run) -> TrackedRun:
         return cls(
             run.info.run_id,
             run.info.run_name,
@@ -48,14 +48,14 @@ class Board:
     registered_model: str
     metric: str
     greater_is_better: bool
-    runs: tuple[ModelRun, ...]  # those that logged ``metric``
+    runs: tuple[TrackedRun, ...]  # those that logged ``metric``
 
 
-def rank_by_gate(runs: Iterable[ModelRun]) -> list[Board]:
+def rank_by_gate(runs: Iterable[TrackedRun]) -> list[Board]:
     """Group runs by the registered model they compete for and rank each group by the gate
     metric and direction its runs carry as tags, so a user's config (its own task names, its
     own gates) ranks as the default one does; boards sorted by registered model."""
-    groups: dict[str, list[ModelRun]] = {}
+    groups: dict[str, list[TrackedRun]] = {}
     for run in runs:
         if run.tags.get(REGISTERED_MODEL_TAG):
             groups.setdefault(run.tags[REGISTERED_MODEL_TAG], []).append(run)
@@ -78,23 +78,23 @@ def rank_by_gate(runs: Iterable[ModelRun]) -> list[Board]:
     return boards
 
 
-def by_score(metric: str, greater_is_better: bool) -> Callable[[ModelRun], tuple[bool, float]]:
+def by_score(metric: str, greater_is_better: bool) -> Callable[[TrackedRun], tuple[bool, float]]:
     """Sort key: best ``metric`` first, runs whose score is not a number last."""
 
-    def key(run: ModelRun) -> tuple[bool, float]:
+    def key(run: TrackedRun) -> tuple[bool, float]:
         value = run.metrics[metric]
         return math.isnan(value), -value if greater_is_better else value
 
     return key
 
 
-def family_model_runs(family: str) -> list[ModelRun]:
+def family_model_runs(family: str) -> list[TrackedRun]:
     """The family's finished model runs, of every task's experiment."""
     client = MlflowClient()
     experiments = client.search_experiments(filter_string=f"tags.`seqpipe.family` = '{family}'")
     if not experiments:
         return []
-    found: list[ModelRun] = []
+    found: list[TrackedRun] = []
     token = None
     while True:
         page = client.search_runs(
@@ -103,14 +103,14 @@ def family_model_runs(family: str) -> list[ModelRun]:
             max_results=1000,
             page_token=token,
         )
-        found += [ModelRun.of(run) for run in page]
+        found += [TrackedRun.from_run(run) for run in page]
         token = page.token
         if not token:
             return found
 
 
 def board_rows(
-    runs: Sequence[ModelRun], metric: str, extras: Sequence[str], params: Sequence[str] = ()
+    runs: Sequence[TrackedRun], metric: str, extras: Sequence[str], params: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """Table rows of ``runs`` in their order: registry version and aliases, ``metric``, the
     ``extras`` metrics and the ``params`` asked for (``None`` where a run did not log one)."""

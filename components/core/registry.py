@@ -163,12 +163,18 @@ def beats(score: float, other: float, gate: GateConfig) -> bool:
     return score < other * (1 - gate.margin)
 
 
+class UnreadableModel(RuntimeError):
+    """A registered version that can no longer be loaded (its files are gone, or were saved
+    in a layout this version of seqpipe does not read): it can be neither scored nor served."""
+
+
 def champion_score(
     model_name: str,
     candidate: Candidate,
     rescore: Callable[[str], float],
-) -> tuple[str | None, float | None]:
-    """The current champion's version and its score on the candidate's test data.
+) -> tuple[str | None, float | None, str]:
+    """The current champion's version, its score on the candidate's test data, and why it
+    has none when it cannot be loaded ("" otherwise).
 
     A champion evaluated on other data (a new data version or split) is scored again with
     ``rescore(model_uri)`` so that both numbers come from the same test days.
@@ -177,10 +183,13 @@ def champion_score(
     try:
         champion = client.get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException:
-        return None, None
+        return None, None, ""
     if champion.tags.get("evaluation_key") == candidate.evaluation_key:
-        return str(champion.version), float(champion.tags["score"])
-    return str(champion.version), rescore(f"models:/{model_name}/{champion.version}")
+        return str(champion.version), float(champion.tags["score"]), ""
+    try:
+        return str(champion.version), rescore(f"models:/{model_name}/{champion.version}"), ""
+    except UnreadableModel as error:
+        return str(champion.version), None, str(error)
 
 
 def gate(
@@ -189,7 +198,9 @@ def gate(
     """Promote ``version`` to champion if it beats the champion (and, unless it is the
     baseline itself, the family baseline); log why on the run and the version."""
     client = MlflowClient()
-    champion_version, best = champion_score(candidate.registered_model, candidate, rescore)
+    champion_version, best, unreadable = champion_score(
+        candidate.registered_model, candidate, rescore
+    )
     if champion_version == version:
         reason, promoted = "already the champion", False
     elif not math.isfinite(candidate.score):
@@ -209,7 +220,9 @@ def gate(
             reason = "no model beats the family baseline, so the baseline is champion"
         else:
             reason = "beats the baseline" + (f" and champion v{champion_version}" if best else "")
-        if best is None:
+        if unreadable:
+            reason += f"; champion v{champion_version} is replaced: {unreadable}"
+        elif best is None:
             reason += "; first champion"
         promoted = True
     decision = GateDecision(

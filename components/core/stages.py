@@ -20,7 +20,7 @@ from components.core.config import ResolvedRun, config_digest, flatten
 from components.core.contract import AnyFamily, Evaluation, Prepared, Scores, Task
 from components.core.errors import UserError
 from components.core.plots import plot_learning_curves
-from components.core.registry import Candidate
+from components.core.registry import Candidate, UnreadableModel
 from components.core.tracking import git_commit, process_tags
 from components.core.validation import DataValidationError, ValidationReport
 from components.core.versioning import DataVersion, track_data, write_raw_table
@@ -291,8 +291,18 @@ def _log_evaluation(
 
 def rescore(family: AnyFamily, prepared: Prepared[Any], run: ResolvedRun, model_uri: str) -> float:
     """A registered model's gate metric on this flow's test data (a champion trained on
-    other data): the same ``score`` as a new model's."""
-    model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    other data): the same ``score`` as a new model's.
+
+    Raises:
+        UnreadableModel: if the version cannot be loaded, so the gate can replace it.
+    """
+    try:
+        model = mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    except Exception as error:  # whatever the loader raises, the version cannot serve
+        raise UnreadableModel(
+            f"{model_uri} cannot be loaded ({type(error).__name__}: {str(error)[:300]}); "
+            "a version saved by an earlier seqpipe is retrained, not read"
+        ) from error
     metric = family.gate(prepared.config, run).metric
     return gate_score(family.score(prepared, run, model).metrics, metric, run, prepared)
 

@@ -7,17 +7,17 @@ import math
 import pytest
 
 from components.core.errors import UserError, is_user_error
-from components.core.leaderboard import ModelRun, rank_by_gate
+from components.core.leaderboard import TrackedRun, rank_by_gate
 from components.core.stages import GATE_DIRECTION_TAG, GATE_METRIC_TAG
 
 
 def model_run(
     name: str, registered: str, metrics: dict[str, float], gate: tuple[str, str] | None, start=0
-) -> ModelRun:
+) -> TrackedRun:
     tags = {"seqpipe.registered_model": registered}
     if gate:
         tags |= {GATE_METRIC_TAG: gate[0], GATE_DIRECTION_TAG: gate[1]}
-    return ModelRun(name, name, start, tags, metrics, {})
+    return TrackedRun(name, name, start, tags, metrics, {})
 
 
 def test_each_registered_model_ranks_by_its_own_tagged_gate() -> None:

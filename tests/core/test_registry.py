@@ -85,6 +85,28 @@ def test_champion_from_other_data_is_rescored(mlflow_store: str) -> None:
     assert decision.promoted and decision.champion_score == pytest.approx(1.4)
 
 
+def test_a_champion_that_cannot_be_loaded_is_replaced_by_a_model_beating_the_baseline(
+    mlflow_store: str,
+) -> None:
+    from components.core import stages
+
+    first = submit(logged_candidate(1.0, key="old-data"))
+    # The version's files are gone (or in a layout this seqpipe does not read).
+    broken = registry.Candidate("no-run", "naive", "models:/m-missing", NAME, 1.0, 2.0, "k")
+    with pytest.raises(registry.UnreadableModel, match="cannot be loaded"):
+        stages.rescore(None, None, None, broken.model_uri)  # type: ignore[arg-type]
+
+    def unreadable(uri: str) -> float:
+        raise registry.UnreadableModel(f"{uri} cannot be loaded (MlflowException: gone)")
+
+    worse_than_baseline = submit(logged_candidate(2.5, key="new-data"), unreadable)
+    assert not worse_than_baseline.promoted  # the baseline still guards the alias
+    decision = submit(logged_candidate(1.3, key="new-data"), unreadable)
+    assert decision.promoted and decision.champion_score is None
+    assert f"champion v{first.version} is replaced" in decision.reason
+    assert registry.aliases(NAME)["previous-champion"] == first.version
+
+
 def test_registering_a_run_twice_reuses_its_version(mlflow_store: str) -> None:
     candidate = logged_candidate(1.0)
     assert registry.find_or_register(candidate) == registry.find_or_register(candidate)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.contract import LoggedModel
+from components.core.registry import GENERATED
 from components.core.serving import FamilyModel, bad_request, input_strings
 from components.families.chargen.config import SamplingConfig
 from components.families.chargen.decoding import generate
@@ -71,7 +72,7 @@ class CharGeneratorModel(FamilyModel):
         return pd.DataFrame(
             {
                 "prompt": prompts,
-                "generated": [sample.text for sample in samples],
+                GENERATED: [sample.text for sample in samples],
                 "characters": [len(sample.text) for sample in samples],
                 "entropy_bits": [sample.entropy_bits for sample in samples],
             }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -131,6 +131,16 @@ class ResolvedTextRun(ResolvedRun):
     pretrained: bool = False  # initialize embedding and encoder from the language model
     architecture: TextArchitecture
     training: TextTrainingConfig
+
+    @model_validator(mode="before")
+    @classmethod
+    def _entry_masking(cls, data: Any) -> Any:
+        # Configs of earlier versions (and the runs that logged them) set it on the entry.
+        if isinstance(data, dict) and "masking" in data:
+            data = dict(data)
+            architecture = dict(data.get("architecture") or {})
+            data["architecture"] = architecture | {"masking": data.pop("masking")}
+        return data
 
     @property
     def key(self) -> str:

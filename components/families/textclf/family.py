@@ -72,7 +72,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
     name = "textclf"
     leaderboard_columns = ("test_accuracy", "test_macro_f1_baseline")
     baselines = (BASELINE,)
-    floor_metric = "test_macro_f1_baseline"
+    floor_metric = "test_macro_f1_baseline"  # TF-IDF's; `gate` reads config.gate_baseline
     studies = (OPTIMIZER_STUDY,)
 
     def tasks(self, config: TextclfConfig) -> list[str]:
