@@ -30,11 +30,12 @@ kubeflow: setup $(KUBEFLOW_STAMP) ## every family as a Kubeflow Pipelines spec i
 demo: setup ## the main job: every family, quick profile, then the leaderboard
 	$(UV) run --frozen seqpipe run all --profile quick
 
+# Two workers, one per core; each test module stays on one worker, with its module fixtures.
 test: setup $(KUBEFLOW_STAMP) lint typecheck ## lint and type-check, then the whole test suite
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 2 --dist loadfile
 
 test-fast: setup ## unit tests only (no training flows)
-	$(UV) run --frozen pytest -m "not slow"
+	$(UV) run --frozen pytest -n 2 --dist loadfile -m "not slow"
 
 lint: setup ## ruff: lint rules and formatting
 	$(UV) run --frozen ruff check components pipelines tests bench infra/kubeflow
