@@ -69,7 +69,8 @@ def register_best(
     for name in sorted(by_model):
         chosen = pick(by_model[name], config)
         for item in by_model[name]:
-            if item is not chosen:
+            # A run gated by an earlier flow (cached on unchanged data) keeps its record.
+            if item is not chosen and "gate.decision" not in client.get_run(item.run_id).data.tags:
                 client.set_tag(item.run_id, "gate.decision", "not registered")
                 client.set_tag(
                     item.run_id,
@@ -80,9 +81,40 @@ def register_best(
                 )
         if chosen is None:
             continue
+        recorded = recorded_decision(chosen)
+        if recorded is not None:  # unchanged data: nothing new to register, no alias moves
+            decisions.append(recorded)
+            continue
         version = find_or_register(chosen)
         decisions.append(gate(chosen, version, config, partial(rescore, chosen)))
     return decisions
+
+
+def recorded_decision(candidate: Candidate) -> GateDecision | None:
+    """The gate's decision on the candidate's run when an earlier flow registered and gated it
+    (a rerun on unchanged data reuses its cached runs), else None.
+
+    A version's decision is written once: why it was promoted stays readable after any number
+    of later runs, so this reports it instead of deciding again.
+    """
+    client = MlflowClient()
+    found = client.search_model_versions(
+        f"name = '{candidate.registered_model}' and run_id = '{candidate.run_id}'"
+    )
+    gated = [version for version in found if "gate.decision" in version.tags]
+    if not gated:
+        return None
+    version = gated[0]
+    return GateDecision(
+        candidate.registered_model,
+        str(version.version),
+        promoted=False,
+        score=candidate.score,
+        baseline_score=candidate.baseline_score,
+        champion_version=aliases(candidate.registered_model).get(CHAMPION),
+        champion_score=None,
+        reason=f"already registered and gated ({version.tags['gate.decision']})",
+    )
 
 
 def pick(candidates: list[Candidate], config: GateConfig) -> Candidate | None:
@@ -197,6 +229,9 @@ def gate(
 ) -> GateDecision:
     """Promote ``version`` to champion if it beats the champion (and, unless it is the
     baseline itself, the family baseline); log why on the run and the version."""
+    recorded = recorded_decision(candidate)
+    if recorded is not None:
+        return recorded
     client = MlflowClient()
     champion_version, best, unreadable = champion_score(
         candidate.registered_model, candidate, rescore

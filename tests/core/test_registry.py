@@ -112,6 +112,25 @@ def test_registering_a_run_twice_reuses_its_version(mlflow_store: str) -> None:
     assert registry.find_or_register(candidate) == registry.find_or_register(candidate)
 
 
+def test_a_versions_gate_decision_is_written_once(mlflow_store: str) -> None:
+    client = MlflowClient()
+    candidate = logged_candidate(1.5)
+    first = submit(candidate)
+    worse = submit(logged_candidate(1.7))
+    recorded = client.get_model_version(NAME, first.version)
+    # The same runs again (a flow on unchanged data reuses its cached runs).
+    again = registry.register_best([candidate], GATE, lambda *_: pytest.fail("no rescore"))
+    assert [decision.version for decision in again] == [first.version]
+    assert not again[0].promoted and "already registered" in again[0].reason
+    gated_again = registry.gate(candidate, first.version, GATE, lambda uri: pytest.fail("no"))
+    assert gated_again.reason == again[0].reason
+    kept = client.get_model_version(NAME, first.version)
+    assert kept.tags == recorded.tags and kept.description == recorded.description
+    assert "first champion" in kept.tags["gate.decision"]
+    # No alias moved: the challenger is still the later, worse version.
+    assert registry.aliases(NAME) == {"champion": first.version, "challenger": worse.version}
+
+
 def test_rollback_restores_previous_champion(mlflow_store: str) -> None:
     first = submit(logged_candidate(1.5))
     second = submit(logged_candidate(1.0))
