@@ -1,4 +1,5 @@
-"""The one flow every family runs: ingest -> validate -> prepare -> train -> evaluate -> register.
+"""The one flow every family runs: ingest -> validate -> drift -> accept -> prepare -> train ->
+evaluate -> register.
 
 Each stage is a Prefect task over the family contract; the family is a flow parameter, so one
 deployment per family of this same flow is all scheduling needs.
@@ -6,6 +7,7 @@ deployment per family of this same flow is all scheduling needs.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
@@ -16,10 +18,12 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from components.core import registry, stages
+from components.core import intake, registry, stages
 from components.core.config import FamilyConfig, ResolvedRun
 from components.core.contract import AnyFamily, Prepared, Task
+from components.core.drift import DataDriftError, DriftReport, plot_report
 from components.core.errors import is_user_error
+from components.core.intake import Incoming
 from components.core.locks import exclusive
 from components.core.registry import Candidate, GateDecision
 from components.core.validation import DataValidationError
@@ -64,18 +68,16 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=transient_only,
     cache_policy=NO_CACHE,
 )
-def ingest_task(family: str, task: Task[Any], workspace: Path) -> DataVersion:
-    data = stages.ingest(get_family(family), task, workspace)
-    get_run_logger().info(
-        "data/ at DVC hash %s (%s md5 %s)", data.dvc_hash, data.path, data.file_md5
-    )
-    return data
+def ingest_task(family: str, task: Task[Any], workspace: Path) -> Incoming:
+    incoming = stages.ingest(get_family(family), task, workspace)
+    get_run_logger().info("%s: source read, md5 %s", incoming.table, incoming.file_md5)
+    return incoming
 
 
 @task(name="validate", cache_key_fn=by_key, persist_result=True)
-def validate_task(task: Task[Any], data: DataVersion, context: RunContext, key: str) -> str:
+def validate_task(task: Task[Any], incoming: Incoming, context: RunContext, key: str) -> str:
     family = get_family(context.family)
-    frame = stages.read_raw(family, task, data, context.workspace)
+    frame = stages.read_raw(family, task, incoming.path, context.workspace)
     report_dir = context.workspace / ".seqpipe" / "validation" / key
     try:
         return str(stages.validate(family, task, frame, report_dir))
@@ -85,10 +87,37 @@ def validate_task(task: Task[Any], data: DataVersion, context: RunContext, key: 
             mlflow.MlflowClient().log_artifact(context.parent_run_id, str(report), "validation")
 
 
+@task(name="drift", cache_key_fn=by_key, persist_result=True)
+def drift_task(
+    task: Task[Any],
+    incoming: Incoming,
+    reference: stages.DriftReference | None,
+    context: RunContext,
+    key: str,
+) -> DriftReport:
+    report = stages.check_drift(
+        get_family(context.family), task, incoming, reference, context.workspace
+    )
+    logger = get_run_logger()
+    for item in report.flagged("warn") + report.flagged("block"):
+        logger.warning("%s: drift: %s", task.name, item.describe())
+    logger.info("%s: drift against %s: %s", task.name, report.reference, report.verdict)
+    return report
+
+
+@task(name="accept", cache_policy=NO_CACHE)
+def accept_task(incoming: Incoming, context: RunContext) -> DataVersion:
+    data = intake.accept(context.workspace, incoming)
+    get_run_logger().info(
+        "data/ at DVC hash %s (%s md5 %s)", data.dvc_hash, data.path, data.file_md5
+    )
+    return data
+
+
 @task(name="prepare", cache_policy=NO_CACHE)
 def prepare_task(task: Task[Any], data: DataVersion, context: RunContext) -> Prepared[Any]:
     family = get_family(context.family)
-    frame = stages.read_raw(family, task, data, context.workspace)
+    frame = stages.read_raw(family, task, data.path, context.workspace)
     return family.prepare(frame, task, data)
 
 
@@ -210,18 +239,74 @@ def load_checked(
     return config, config.runs(models)
 
 
-def _validated(task: Task[Any], context: RunContext, logger: Any) -> Prepared[Any]:
-    """Ingest, validate and prepare one task under its pipeline run."""
-    data = ingest_task(context.family, task, context.workspace)
+def _validated(
+    task: Task[Any], runs: list[ResolvedRun], context: RunContext, logger: Any
+) -> Prepared[Any]:
+    """Ingest, validate, check drift, accept and prepare one task under its pipeline run.
+
+    Data that fails the suite or drifts past a blocking threshold is set aside with its
+    reports; nothing of it becomes current, no model trains on it and no alias moves.
+    """
+    family = get_family(context.family)
+    incoming = ingest_task(context.family, task, context.workspace)
+    mlflow.set_tags({"data.incoming_md5": incoming.file_md5})
     key = cache_key(
-        "validate", context.family, task.name, data.file_md5, task.config, context.store
+        "validate", context.family, task.name, incoming.file_md5, task.config, context.store
     )
     try:
-        validate_task(task, data, context, key=key)
-    except DataValidationError:
+        validate_task(task, incoming, context, key=key)
+    except DataValidationError as error:
+        _reject(
+            incoming, context, f"validation: {error}", {"validation.json": error.report.to_json()}
+        )
         logger.error("%s: validation failed: no model is trained and no alias moves", task.name)
         raise
+    reference = stages.drift_reference(family, task, runs, context.workspace)
+    drift_key = cache_key(
+        "drift",
+        context.family,
+        task.name,
+        incoming.file_md5,
+        reference.file_md5 if reference else "",
+        task.config.drift,
+    )
+    report = drift_task(task, incoming, reference, context, key=drift_key)
+    _log_drift(report, task, context)
+    if report.blocked:
+        accepted = intake.accepted_record(context.workspace, incoming.table, incoming.file_md5)
+        if accepted is None:
+            drifted = DataDriftError(report, task.name)
+            _reject(incoming, context, f"drift: {drifted}", {"drift.json": report.to_json()})
+            logger.error("%s: drift blocks: no model is trained and no alias moves", task.name)
+            raise drifted
+        logger.warning(
+            "%s: drift blocks, but the data was accepted on purpose on %s",
+            task.name,
+            accepted["accepted_at"],
+        )
+        mlflow.set_tag("seqpipe.drift_accepted", accepted["accepted_at"])
+    data = accept_task(incoming, context)
+    mlflow.set_tag("seqpipe.data_status", "accepted")
     return prepare_task(task, data, context)
+
+
+def _reject(incoming: Incoming, context: RunContext, reason: str, reports: dict[str, str]) -> None:
+    """Keep failed data aside and say so on the pipeline run (the current data is kept)."""
+    folder = intake.set_aside(context.workspace, incoming, reason.splitlines()[0], reports)
+    mlflow.set_tags({"seqpipe.data_status": "rejected", "data.rejected_path": str(folder)})
+
+
+def _log_drift(report: DriftReport, task: Task[Any], context: RunContext) -> None:
+    """The drift report on the pipeline run: its table, JSON and plot, and a verdict tag."""
+    mlflow.set_tags({"seqpipe.drift": report.verdict, "data.drift_reference": report.reference})
+    if not report.judged:
+        return
+    mlflow.log_table(report.to_frame(), "drift/drift_table.json")
+    mlflow.log_text(report.to_json(), "drift/drift.json")
+    with tempfile.TemporaryDirectory() as scratch:
+        title = f"{context.family}-{task.name}: drift against {report.reference}"
+        path = plot_report(report, title, Path(scratch) / "drift.png")
+        mlflow.log_artifact(str(path), "drift")
 
 
 def _train_and_register(
@@ -237,7 +322,7 @@ def _train_and_register(
     others go on."""
     config = prepared.config
     training_config = config.model_dump(
-        mode="json", exclude={"models", "parallel_models", "profile", "gate"}
+        mode="json", exclude={"models", "parallel_models", "profile", "gate", "drift"}
     )
     task_name = prepared.task.name
     base = (context.family, task_name, prepared.data.file_md5, training_config, context.store)
@@ -338,7 +423,7 @@ def pipeline_flow(
     failures: dict[str, str] = {}
     for bound in tasks:
         with pipeline_run(chosen, config, bound.name, root) as context:
-            prepared = _validated(bound, context, logger)
+            prepared = _validated(bound, runs, context, logger)
             if until == "validate":
                 continue
             found, failed = _train_and_register(
@@ -386,7 +471,7 @@ def study_flow(
     name = f"{family}-{bound.name}-{model}-{study}-study"
     with pipeline_run(chosen, config, bound.name, workspace, run_name=name) as context:
         mlflow.set_tags({"seqpipe.study": study, "seqpipe.model": model})
-        prepared = _validated(bound, context, logger)
+        prepared = _validated(bound, list(runs.values()), context, logger)
         futures = {
             variant: trial_task.submit(prepared, run, variant, study, context)
             for variant, run in runs.items()

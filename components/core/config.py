@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, Literal, Self, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from components.core.errors import UserError
 
@@ -51,6 +51,50 @@ class GateConfig(StrictModel):
     margin: float = Field(0.0, ge=0)  # relative improvement required, e.g. 0.01 = 1 %
 
 
+# What a drift statistic measures decides which threshold judges it
+# (``components.core.drift``):
+# - distribution: the two-sample Kolmogorov-Smirnov statistic, the largest gap between the
+#   two empirical CDFs (0 identical, 1 disjoint), whatever the sample sizes;
+# - shares: the Jensen-Shannon distance (base 2) between category shares (0 same, 1 disjoint);
+# - level, scale: |ln(current / reference)| of the mean, of the standard deviation (0.69: x2);
+# - rate: how much a rate rose, e.g. the share of words the champion's vocabulary lacks.
+
+
+class DriftThreshold(StrictModel):
+    """From ``warn`` a statistic is reported as a warning; from ``block`` it stops the run."""
+
+    warn: float = Field(ge=0)
+    block: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftThreshold:
+        if self.block < self.warn:
+            raise ValueError(f"block ({self.block}) must be at least warn ({self.warn})")
+        return self
+
+
+class DriftConfig(StrictModel):
+    """How new data is compared with the data the current champion was trained on.
+
+    The defaults let the normal change of a growing source pass (a new month of a seasonal
+    series, more reviews of the same kind) and stop a source that changed its nature (a level
+    tripled, labels swapped, another language).
+    """
+
+    enabled: bool = True
+    # Over a month of days the statistic swings to 0.7 with the weekly pattern alone (Chicago
+    # ridership, 2014-2016, month after month): it warns late and blocks only disjoint data;
+    # the level and scale carry the verdict (normal months: at most 0.12 and 0.15; x3: 1.2).
+    distribution: DriftThreshold = DriftThreshold(warn=0.8, block=1.0)
+    shares: DriftThreshold = DriftThreshold(warn=0.15, block=0.35)
+    level: DriftThreshold = DriftThreshold(warn=0.2, block=0.5)  # 0.5: x1.65 or /1.65
+    scale: DriftThreshold = DriftThreshold(warn=0.4, block=0.9)  # 0.9: x2.5
+    rate: DriftThreshold = DriftThreshold(warn=0.05, block=0.2)
+    # The newest periods, rows or files compared (forecasting: periods after the reference's
+    # end, else the reference's last ``recent`` periods against the current's).
+    recent: int = Field(90, ge=2)
+
+
 class ResolvedRun(StrictModel):
     """A model run with every field decided: what one MLflow run trains."""
 
@@ -79,6 +123,7 @@ class FamilyConfig(StrictModel, Generic[RunT]):
     profile: str = "quick"
     gate: GateConfig
     parallel_models: int = Field(1, ge=1)  # models trained at once
+    drift: DriftConfig = DriftConfig()  # new data against the champion's: warn or block
     models: list[dict[str, Any]]  # {name: ..., overrides of the run}
 
     @classmethod

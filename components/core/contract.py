@@ -17,6 +17,7 @@ from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 
 if TYPE_CHECKING:
+    from components.core.drift import DriftStatistic
     from components.core.serving import FamilyModel
 
 ConfigT = TypeVar("ConfigT", bound=FamilyConfig[Any])
@@ -203,6 +204,14 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT, ModelT]):
     @abstractmethod
     def validate(self, frame: pd.DataFrame, task: Task[ConfigT]) -> ValidationReport:
         """Run the family's Great Expectations suite on a raw table."""
+
+    def drift_statistics(
+        self, reference: pd.DataFrame, current: pd.DataFrame, task: Task[ConfigT]
+    ) -> list[DriftStatistic]:
+        """How new raw data differs from the data the champion learned from (both as
+        ``read_raw`` gives them), with ``components.core.drift``'s statistics; the config's
+        ``drift`` thresholds judge them. By default none: the suite alone guards the data."""
+        return []
 
     @abstractmethod
     def prepare(self, frame: pd.DataFrame, task: Task[ConfigT], data: DataVersion) -> PreparedT:

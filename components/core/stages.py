@@ -1,4 +1,4 @@
-"""The stages every family shares: ingest, validate, prepare, train, evaluate, rescore.
+"""The stages every family shares: ingest, validate, check drift, train, evaluate, rescore.
 
 Each is a plain function over the family contract; the flow in ``pipelines`` orchestrates them.
 """
@@ -10,20 +10,25 @@ import tempfile
 import threading
 import time
 import warnings
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
 
-from components.core.config import ResolvedRun, config_digest, flatten
+from components.core import intake
+from components.core.config import DriftConfig, ResolvedRun, config_digest, flatten
 from components.core.contract import AnyFamily, Evaluation, Prepared, Scores, Task
+from components.core.drift import DriftReport, judge
 from components.core.errors import UserError
+from components.core.intake import Incoming
 from components.core.plots import plot_learning_curves
-from components.core.registry import Candidate, UnreadableModel
+from components.core.registry import CHAMPION, Candidate, UnreadableModel
 from components.core.tracking import git_commit, process_tags
 from components.core.validation import DataValidationError, ValidationReport
-from components.core.versioning import DataVersion, track_data, write_raw_table
+from components.core.versioning import DATA_DIR, checkout_data_version, file_md5
 
 MODEL_URI_TAG = "seqpipe.model_uri"  # the run's logged model, what evaluation and registry load
 TRAIN_KEY_TAG = "seqpipe.train_key"  # names the training's backup folder: a rerun resumes both
@@ -41,18 +46,94 @@ def experiment_name(family: AnyFamily, task: str) -> str:
     return f"{family.name}-{task}"
 
 
-def ingest(family: AnyFamily, task: Task[Any], workspace: Path) -> DataVersion:
-    """Materialise the task's raw table under ``data/raw`` and version ``data/`` with DVC."""
-    frame = family.load_table(task)
-    path = write_raw_table(frame, workspace, f"{family.name}-{task.name}")
-    return track_data(workspace, path)
+def ingest(family: AnyFamily, task: Task[Any], workspace: Path) -> Incoming:
+    """Stage the task's table as its source holds it now; it becomes current only once it
+    passed validation and the drift check (``intake.accept``)."""
+    return intake.stage(family.load_table(task), workspace, f"{family.name}-{task.name}")
 
 
-def read_raw(
-    family: AnyFamily, task: Task[Any], data: DataVersion, workspace: Path
-) -> pd.DataFrame:
-    """Read an ingested table back as the family types it."""
-    return family.read_raw(workspace / data.path, task)
+def read_raw(family: AnyFamily, task: Task[Any], path: str, workspace: Path) -> pd.DataFrame:
+    """Read a staged or ingested table (``path`` relative to the workspace) as the family
+    types it."""
+    return family.read_raw(workspace / path, task)
+
+
+@dataclass(frozen=True)
+class DriftReference:
+    """The data new data is compared with: the current champion's, or a version the user
+    accepted on purpose after it."""
+
+    label: str  # what it is, for the report ("forecasting-chicago v3's data 1a2b...")
+    file_md5: str
+    path: Path  # its raw file, readable by the family's ``read_raw``
+
+
+def drift_reference(
+    family: AnyFamily, task: Task[Any], runs: list[ResolvedRun], workspace: Path
+) -> DriftReference | None:
+    """What the task's new data is checked against; None before the first champion.
+
+    The champion's run records the data version it trained on; its raw file is the current
+    one, a kept copy, or checked out from the DVC remote.
+    """
+    table = f"{family.name}-{task.name}"
+    names = {family.registered_model(task, run) for run in runs}
+    names |= {family.registered_model(task, run) for run in family.baseline_runs(task.config, runs)}
+    client = mlflow.MlflowClient()
+    champions = []
+    for name in sorted(names):
+        try:
+            version = client.get_model_version_by_alias(name, CHAMPION)
+        except mlflow.exceptions.MlflowException:
+            continue
+        tags = client.get_run(version.run_id).data.tags if version.run_id else {}
+        if "data.file_md5" in tags:
+            champions.append((version.creation_timestamp, name, version.version, tags))
+    accepted = intake.accepted_record(workspace, table)
+    newest = max(champions, key=lambda item: item[0]) if champions else None
+    if accepted and (newest is None or _millis(accepted["accepted_at"]) > newest[0]):
+        path = intake.accepted_file(workspace, table, accepted["md5"])
+        return DriftReference(f"data accepted on {accepted['accepted_at']}", accepted["md5"], path)
+    if newest is None:
+        return None
+    _, name, number, tags = newest
+    label = f"{name} v{number}'s data {tags['data.dvc_hash']}"
+    current = intake.current_file(workspace, table)
+    if current.exists() and file_md5(current) == tags["data.file_md5"]:
+        return DriftReference(label, tags["data.file_md5"], current)
+    kept = intake.accepted_file(workspace, table, tags["data.file_md5"])
+    if kept.exists():
+        return DriftReference(label, tags["data.file_md5"], kept)
+    into = workspace / ".seqpipe" / "reference" / tags["data.dvc_hash"]
+    data_dir = into / DATA_DIR
+    if not (data_dir / Path(tags["data.path"]).relative_to(DATA_DIR)).exists():
+        data_dir = checkout_data_version(workspace, tags["data.dvc_hash"], into)
+    path = data_dir / Path(tags["data.path"]).relative_to(DATA_DIR)
+    return DriftReference(label, tags["data.file_md5"], path)
+
+
+def _millis(timestamp: str) -> int:
+    return int(datetime.fromisoformat(timestamp).timestamp() * 1000)
+
+
+def check_drift(
+    family: AnyFamily,
+    task: Task[Any],
+    incoming: Incoming,
+    reference: DriftReference | None,
+    workspace: Path,
+) -> DriftReport:
+    """The family's drift statistics of the staged data against the reference, judged by
+    the config's thresholds (no statistics before a first champion, or for the same data)."""
+    config: DriftConfig = task.config.drift
+    if reference is None:
+        return DriftReport("none: no champion yet", incoming.file_md5)
+    if reference.file_md5 == incoming.file_md5 or not config.enabled:
+        return DriftReport(reference.label, incoming.file_md5)
+    before = family.read_raw(reference.path, task)
+    after = read_raw(family, task, incoming.path, workspace)
+    statistics = family.drift_statistics(before, after, task)
+    return judge(statistics, config, reference.label, incoming.file_md5)
 
 
 def validate(family: AnyFamily, task: Task[Any], frame: pd.DataFrame, report_dir: Path) -> Path:

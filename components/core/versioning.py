@@ -29,13 +29,17 @@ class DataVersion:
 
 
 def write_raw_table(frame: pd.DataFrame, workspace: Path, name: str) -> Path:
-    """Write a raw table as CSV under ``data/raw`` with byte-stable formatting.
+    """Write a raw table as CSV under ``data/raw`` (see ``write_table``)."""
+    return write_table(frame, workspace / DATA_DIR / "raw" / f"{name}.csv")
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a table as CSV with byte-stable formatting.
 
     Identical frames give identical bytes, so re-ingesting unchanged data keeps the DVC hash.
     Dates are ISO (with the time of day only when some row has one); the file is replaced
     whole, so a process killed while writing leaves the previous version, not half a table.
     """
-    path = workspace / DATA_DIR / "raw" / f"{name}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     content = frame.to_csv(index=False, lineterminator="\n")
     if not path.exists() or path.read_text() != content:

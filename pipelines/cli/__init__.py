@@ -8,7 +8,7 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from pipelines.cli import leaderboard, registry, run, schedule, serving, study, ui
+from pipelines.cli import data, leaderboard, registry, run, schedule, serving, study, ui
 from pipelines.cli.shared import errors, invocation
 
 VERBOSE_HINT = "run it again as `seqpipe --verbose ...` for the traceback"
@@ -82,3 +82,4 @@ for command in (
     ui.ui,
 ):
     app.command()(command)
+app.add_typer(data.data, name="data")

@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 
 from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
+from components.core.drift import DriftStatistic
 from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.chargen.config import ChargenConfig, ResolvedCharRun
+from components.families.chargen.drift import corpus_drift
 from components.families.chargen.models import BASELINE
 from components.families.chargen.ngram import WittenBellModel
 from components.families.chargen.serving import CharGeneratorModel, configured_params
@@ -87,6 +89,11 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun, CharG
 
     def validate(self, frame: pd.DataFrame, task: Task[ChargenConfig]) -> ValidationReport:
         return validate_corpus_table(frame, task.config.corpus, task.name)
+
+    def drift_statistics(
+        self, reference: pd.DataFrame, current: pd.DataFrame, task: Task[ChargenConfig]
+    ) -> list[DriftStatistic]:
+        return corpus_drift(reference, current)
 
     def prepare(
         self, frame: pd.DataFrame, task: Task[ChargenConfig], data: DataVersion

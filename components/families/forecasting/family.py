@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
+from components.core.drift import DriftStatistic
 from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.forecasting.config import ForecastingConfig, ForecastRun
+from components.families.forecasting.drift import series_drift
 from components.families.forecasting.evaluation import plot_forecast, regression_metrics
 from components.families.forecasting.features import (
     SplitPositions,
@@ -148,6 +150,11 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
         except (KeyError, ValueError, TypeError):
             frequency = "D"  # the suite then reports what is wrong with the dates
         return validate_series_table(frame, dataset, covariates, frequency)
+
+    def drift_statistics(
+        self, reference: pd.DataFrame, current: pd.DataFrame, task: Task[ForecastingConfig]
+    ) -> list[DriftStatistic]:
+        return series_drift(reference, current, task.config)
 
     def prepare(
         self, frame: pd.DataFrame, task: Task[ForecastingConfig], data: DataVersion

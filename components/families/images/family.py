@@ -20,9 +20,11 @@ from components.core.contract import (
     Scores,
     Task,
 )
+from components.core.drift import DriftStatistic
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.images.config import DatasetConfig, ImagesConfig, ResolvedImageRun
+from components.families.images.drift import image_drift
 from components.families.images.models import (
     AUTOENCODER,
     GENERATOR,
@@ -131,6 +133,11 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun, ImageM
 
     def validate(self, frame: pd.DataFrame, task: Task[ImagesConfig]) -> ValidationReport:
         return validate_image_table(frame, task.config.dataset, task.name)
+
+    def drift_statistics(
+        self, reference: pd.DataFrame, current: pd.DataFrame, task: Task[ImagesConfig]
+    ) -> list[DriftStatistic]:
+        return image_drift(reference, current, task.config.dataset.image_size)
 
     def prepare(
         self, frame: pd.DataFrame, task: Task[ImagesConfig], data: DataVersion

@@ -20,9 +20,11 @@ from components.core.contract import (
     Scores,
     Task,
 )
+from components.core.drift import DriftStatistic
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.textclf.config import ResolvedTextRun, TextclfConfig, TextTask
+from components.families.textclf.drift import text_drift
 from components.families.textclf.metrics import (
     classification_metrics,
     majority_class,
@@ -125,6 +127,11 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
 
     def validate(self, frame: pd.DataFrame, task: Task[TextclfConfig]) -> ValidationReport:
         return validate_text_table(frame, task.config.tasks[task.name], task.name)
+
+    def drift_statistics(
+        self, reference: pd.DataFrame, current: pd.DataFrame, task: Task[TextclfConfig]
+    ) -> list[DriftStatistic]:
+        return text_drift(reference, current)
 
     def prepare(
         self, frame: pd.DataFrame, task: Task[TextclfConfig], data: DataVersion

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from components.core.contract import Evaluation, Family, Fitted, LoggedModel, Prepared, Scores, Task
+from components.core.drift import DriftStatistic
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
 from components.families.translation.config import (
@@ -20,6 +21,7 @@ from components.families.translation.config import (
     TranslationConfig,
 )
 from components.families.translation.dates import SPLITS, date_vectors
+from components.families.translation.drift import pairs_drift
 from components.families.translation.models import BASELINE, VECTOR_TO_SEQUENCE, translator_entry
 from components.families.translation.serving import VECTOR_COLUMNS, TranslationModel
 from components.families.translation.sources import load_pairs_table
@@ -113,6 +115,11 @@ class TranslationFamily(
 
     def validate(self, frame: pd.DataFrame, task: Task[TranslationConfig]) -> ValidationReport:
         return validate_pairs_table(frame, task.config.tasks[task.name], task.name)
+
+    def drift_statistics(
+        self, reference: pd.DataFrame, current: pd.DataFrame, task: Task[TranslationConfig]
+    ) -> list[DriftStatistic]:
+        return pairs_drift(reference, current)
 
     def prepare(
         self, frame: pd.DataFrame, task: Task[TranslationConfig], data: DataVersion
