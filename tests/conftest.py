@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import combinations
 from pathlib import Path
 
 import pandas as pd
@@ -90,3 +91,26 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory):
     os.environ["PREFECT_LOCAL_STORAGE_PATH"] = str(storage)
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+def check_splits_survive_growth(steps: Sequence[Mapping[str, str]]) -> None:
+    """Asserts what a growing source's hash split promises over its versions (each maps an
+    item's identity to its split): every item keeps its split, and a later test split holds
+    every earlier test item and gains only items no earlier version held out or trained on."""
+    for step, assignment in enumerate(steps):
+        assert set(assignment.values()) == {"train", "validation", "test"}, f"version {step}"
+    for earlier, later in combinations(steps, 2):
+        assert set(earlier) < set(later), "every version adds items to the ones before"
+        moved = {item for item, split in earlier.items() if later[item] != split}
+        assert not moved, f"items changed split as the source grew: {sorted(moved)[:5]}"
+        earlier_test = {item for item, split in earlier.items() if split == "test"}
+        later_test = {item for item, split in later.items() if split == "test"}
+        assert earlier_test <= later_test
+        seen = {item for item, split in earlier.items() if split != "test"}
+        assert not later_test & seen, "a later test split holds items trained or validated on"
+
+
+@pytest.fixture
+def splits_survive_growth() -> Callable[[Sequence[Mapping[str, str]]], None]:
+    """``check_splits_survive_growth``, for test modules (test folders are not packages)."""
+    return check_splits_survive_growth

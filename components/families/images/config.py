@@ -19,7 +19,7 @@ ImageSource = Literal["digits", "npz", "png_folder", "mnist", "fashion_mnist"]
 
 
 class DatasetConfig(StrictModel):
-    """Where the images come from, their size and their stratified split."""
+    """Where the images come from, their size and their split."""
 
     name: str = "digits"  # registered models are autoencoder-<name> and generator-<name>
     # digits: scikit-learn load_digits (8x8, shipped); npz: arrays `images` and `labels`;
@@ -29,9 +29,12 @@ class DatasetConfig(StrictModel):
     image_size: int = Field(8, ge=4, le=64)  # every image is resized to this square size
     labels: list[str] = Field(default_factory=lambda: [str(digit) for digit in range(10)])
     max_images: int | None = Field(None, ge=10)  # stratified subsample (large MNIST files)
+    # Shares of the images. digits: a stratified, seeded draw (the documented split). Your
+    # images: a seeded hash of each image's pixels decides, so the split stays the same as
+    # the images grow (not stratified: the suite stops a split that lacks a label).
     validation_fraction: float = Field(0.1, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
-    split_seed: int = 42  # seeds the stratified split and the subsample
+    split_seed: int = 42  # seeds the split (the draw or the hash) and the subsample
 
     @model_validator(mode="after")
     def _source_needs(self) -> DatasetConfig:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import gzip
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from components.core.errors import UserError
+from components.core.splits import hash_splits
 from components.families.images.config import DatasetConfig
 
 SPLITS = ("train", "validation", "test")
@@ -20,6 +22,30 @@ MNIST_FILES = {  # split of the files -> (images, labels); both are pooled, then
 PIXEL_DECIMALS = 5  # a byte-stable CSV keeps the DVC hash of unchanged images
 
 
+class LoadedImages(NamedTuple):
+    """What a source yields: images (n, height, width) in [0, 1], their label names, and each
+    image's identity (``pixel_identity`` of the image as read, before any resizing)."""
+
+    images: np.ndarray
+    labels: list[str]
+    identities: list[bytes]
+
+
+def pixel_identity(image: np.ndarray) -> bytes:
+    """An image's identity for its hash split: its shape and its pixels as read.
+
+    The content, not a file name: identical images share a split (a copy cannot leak from
+    training into test), renaming or moving files keeps their split, and npz or IDX files
+    have no per-image name at all. An image whose pixels change is a new image.
+    """
+    pixels = np.ascontiguousarray(image, dtype="float64")
+    return np.asarray(pixels.shape, dtype="int64").tobytes() + pixels.tobytes()
+
+
+def _with_identities(images: np.ndarray, labels: list[str]) -> LoadedImages:
+    return LoadedImages(images, labels, [pixel_identity(image) for image in images])
+
+
 def pixel_columns(image_size: int) -> list[str]:
     """The raw table's pixel columns, row-major."""
     return [f"pixel_{index}" for index in range(image_size * image_size)]
@@ -27,25 +53,27 @@ def pixel_columns(image_size: int) -> list[str]:
 
 def load_image_table(dataset: DatasetConfig) -> pd.DataFrame:
     """The dataset's images as one table: ``image, label, split, pixel_0, ...`` with pixels
-    in [0, 1] at ``image_size`` x ``image_size``, split stratified by label (seeded).
+    in [0, 1] at ``image_size`` x ``image_size``, split as ``split_images`` says.
 
     Raises:
         UserError: if a file is missing or unreadable, or its labels or shapes do not fit.
     """
-    images, found = LOADERS[dataset.source](dataset)
-    unknown = sorted(set(found) - set(dataset.labels))
+    loaded = LOADERS[dataset.source](dataset)
+    unknown = sorted(set(loaded.labels) - set(dataset.labels))
     if unknown:
         raise UserError(
             f"{dataset.path or dataset.source}: labels {unknown[:10]} are not in the "
             f"config's dataset.labels {dataset.labels}"
         )
-    images, labels = _subsample(images, np.asarray(found), dataset)
+    kept = _subsample(np.asarray(loaded.labels), dataset)
+    images, labels = loaded.images[kept], np.asarray(loaded.labels)[kept]
     resized = resize(images, dataset.image_size)
     table = pd.DataFrame(
         resized.reshape(len(resized), -1).round(PIXEL_DECIMALS),
         columns=pixel_columns(dataset.image_size),
     )
-    table.insert(0, "split", stratified_split(labels, dataset))
+    identities = [loaded.identities[position] for position in kept]
+    table.insert(0, "split", split_images(labels, identities, dataset))
     table.insert(0, "label", labels)
     table.insert(0, "image", [f"{dataset.name}-{index:05d}" for index in range(len(labels))])
     return table
@@ -65,6 +93,16 @@ def resize(images: np.ndarray, size: int) -> np.ndarray:
 
     # Values outside [0, 1] stay as they are: the suite reports them.
     return np.stack([one(image) for image in images]) if len(images) else images
+
+
+def split_images(labels: np.ndarray, identities: list[bytes], dataset: DatasetConfig) -> np.ndarray:
+    """train / validation / test per image. The packaged digits keep their documented split,
+    stratified by label (seeded); a user's images, which may grow between runs, go by a seeded
+    hash of their identity, so images added later never move the ones already there."""
+    if dataset.source in PACKAGED_SOURCES:
+        return stratified_split(labels, dataset)
+    fractions = {"test": dataset.test_fraction, "validation": dataset.validation_fraction}
+    return hash_splits(identities, fractions, dataset.split_seed)
 
 
 def stratified_split(labels: np.ndarray, dataset: DatasetConfig) -> np.ndarray:
@@ -93,11 +131,10 @@ def stratified_split(labels: np.ndarray, dataset: DatasetConfig) -> np.ndarray:
     return split
 
 
-def _subsample(
-    images: np.ndarray, labels: np.ndarray, dataset: DatasetConfig
-) -> tuple[np.ndarray, np.ndarray]:
+def _subsample(labels: np.ndarray, dataset: DatasetConfig) -> np.ndarray:
+    """Positions of the images kept: all, or a stratified, seeded ``max_images``."""
     if dataset.max_images is None or len(labels) <= dataset.max_images:
-        return images, labels
+        return np.arange(len(labels))
     from sklearn.model_selection import train_test_split
 
     kept, _ = train_test_split(
@@ -106,19 +143,19 @@ def _subsample(
         stratify=labels,
         random_state=dataset.split_seed,
     )
-    kept = np.sort(kept)
-    return images[kept], labels[kept]
+    return np.sort(kept)
 
 
-def load_digits_images(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
+def load_digits_images(dataset: DatasetConfig) -> LoadedImages:
     """scikit-learn's 1,797 handwritten digits, 8x8, pixel values 0-16 scaled to [0, 1]."""
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    return digits.images / 16.0, [dataset.labels[int(target)] for target in digits.target]
+    labels = [dataset.labels[int(target)] for target in digits.target]
+    return _with_identities(digits.images / 16.0, labels)
 
 
-def load_npz_images(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
+def load_npz_images(dataset: DatasetConfig) -> LoadedImages:
     """Arrays ``images`` (n, height, width[, 1]; uint8 0-255 or floats in [0, 1]) and
     ``labels`` (n; label names or positions in ``dataset.labels``)."""
     path = _existing(dataset.path)
@@ -139,10 +176,10 @@ def load_npz_images(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
         )
     if len(labels) != len(images):
         raise UserError(f"{path}: {len(images)} images but {len(labels)} labels")
-    return _unit_scale(images), _label_names(labels, dataset, path)
+    return _with_identities(_unit_scale(images), _label_names(labels, dataset, path))
 
 
-def load_png_folder(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
+def load_png_folder(dataset: DatasetConfig) -> LoadedImages:
     """``<path>/<label>/*.png``: grayscale PNGs (colour is converted), one folder per label,
     resized to the largest image size found."""
     from PIL import Image, UnidentifiedImageError
@@ -160,7 +197,9 @@ def load_png_folder(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
             raise UserError(f"{file}: not a readable PNG ({error})") from error
         labels.append(file.parent.name)
     side = max(max(picture.shape) for picture in pictures)
-    return resize_each(pictures, side), labels
+    # Identities before resizing: a larger image added later changes the common side.
+    identities = [pixel_identity(picture) for picture in pictures]
+    return LoadedImages(resize_each(pictures, side), labels, identities)
 
 
 def resize_each(pictures: list[np.ndarray], side: int) -> np.ndarray:
@@ -168,7 +207,7 @@ def resize_each(pictures: list[np.ndarray], side: int) -> np.ndarray:
     return np.concatenate([resize(picture[None], side) for picture in pictures])
 
 
-def load_mnist_files(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
+def load_mnist_files(dataset: DatasetConfig) -> LoadedImages:
     """MNIST or Fashion-MNIST from the IDX files of a local folder (never downloaded): the
     training and test files pooled, then split like every source."""
     root = _existing(dataset.path)
@@ -183,7 +222,7 @@ def load_mnist_files(dataset: DatasetConfig) -> tuple[np.ndarray, list[str]]:
     images_array, labels_array = np.concatenate(images), np.concatenate(labels)
     if len(images_array) != len(labels_array):
         raise UserError(f"{root}: {len(images_array)} images but {len(labels_array)} labels")
-    return _unit_scale(images_array), _label_names(labels_array, dataset, root)
+    return _with_identities(_unit_scale(images_array), _label_names(labels_array, dataset, root))
 
 
 def _read_idx(path: Path, dimensions: int) -> np.ndarray:
@@ -230,7 +269,8 @@ def _existing(path: Path | None) -> Path:
     return Path(path)
 
 
-LOADERS: dict[str, Callable[[DatasetConfig], tuple[np.ndarray, list[str]]]] = {
+PACKAGED_SOURCES = {"digits"}  # shipped data that never grows: its documented split stays
+LOADERS: dict[str, Callable[[DatasetConfig], LoadedImages]] = {
     "digits": load_digits_images,
     "npz": load_npz_images,
     "png_folder": load_png_folder,

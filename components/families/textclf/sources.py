@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,10 +15,11 @@ from components.families.textclf.config import TextTask
 from components.families.textclf.text import (
     SPLITS,
     TEXT_COLUMNS,
-    carve_test,
     carve_validation,
     cut_passages,
     drop_leaked_texts,
+    hash_documents,
+    normalized,
 )
 
 IMDB_LABELS = ("neg", "pos")  # the aclImdb folder names
@@ -94,10 +96,12 @@ def load_imdb(task: TextTask) -> pd.DataFrame:
     """IMDB reviews from local files: the aclImdb folder layout or a CSV.
 
     A folder holds ``train/{neg,pos}/*.txt`` and ``test/{neg,pos}/*.txt`` (``unsup`` is
-    ignored). A CSV holds ``task.text_column`` and ``task.label_column``, and may hold a
-    ``split`` column (train, validation, test); without test rows, ``task.test_fraction`` of
-    the training documents becomes the test split, and without validation rows
-    ``task.validation_fraction`` becomes the validation split (stratified, seeded).
+    ignored); a document is a file. A CSV holds ``task.text_column`` and ``task.label_column``,
+    and may hold a ``split`` column (train, validation, test) and ``task.id_column``; a
+    document is a row's id, or else its text. Without test rows, ``task.test_fraction`` of the
+    training documents becomes the test split, and without validation rows
+    ``task.validation_fraction`` of the rest becomes the validation split, each document by a
+    seeded hash of its name: rows added to the source later never move the ones already there.
     """
     path = user_path(task.path, "the task's path")
     if not path.exists():
@@ -105,25 +109,29 @@ def load_imdb(task: TextTask) -> pd.DataFrame:
     frame = _read_imdb_folder(path, task.encoding) if path.is_dir() else _read_imdb_csv(path, task)
     unknown = ~frame["label"].isin(task.labels)
     if unknown.any():
-        # Checked before the split is carved: an unknown label met there fails inside the
-        # stratified split with a message about class counts.
+        # Checked before repeated texts are dropped, so the rows named are the file's rows.
         rows = [int(index) for index in frame.index[unknown][:5]]
         raise UserError(
             f"{path}: unknown label(s) {sorted(set(frame.loc[unknown, 'label']))[:10]} at "
             f"row(s) {rows}; the task's labels are {task.labels}"
         )
-    if not (frame["split"] == "test").any():
-        frame = carve_test(frame, task.test_fraction, task.split_seed)
+    frame = hash_documents(frame, _held_out_fractions(frame, task), task.split_seed)
     kept = drop_leaked_texts(frame)
     if not (kept["split"] == "train").any():
         raise UserError(
             f"{path}: no training text is left after removing {len(frame) - len(kept)} text(s) "
             "that repeat texts of the validation or test split"
         )
-    frame = kept
-    if (frame["split"] == "validation").any():
-        return frame
-    return carve_validation(frame, task.validation_fraction, task.split_seed)
+    return kept
+
+
+def _held_out_fractions(frame: pd.DataFrame, task: TextTask) -> dict[str, float]:
+    """Shares of the training documents that go to the splits the source leaves empty; test
+    comes first, so changing validation_fraction moves no test document."""
+    listed = set(frame["split"])
+    test = 0.0 if "test" in listed else task.test_fraction
+    validation = 0.0 if "validation" in listed else task.validation_fraction * (1 - test)
+    return {"test": test, "validation": validation}
 
 
 def _read_imdb_folder(root: Path, encoding: str) -> pd.DataFrame:
@@ -168,7 +176,8 @@ def _read_imdb_csv(path: Path, task: TextTask) -> pd.DataFrame:
         raise UserError(_not_encoded(path, task.encoding, error)) from None
     except pd.errors.ParserError as error:
         raise UserError(f"{path}: not a well-formed CSV: {error}".strip()) from None
-    missing = [name for name in (task.text_column, task.label_column) if name not in raw]
+    named = [task.text_column, task.label_column, *([task.id_column] if task.id_column else [])]
+    missing = [name for name in named if name not in raw]
     if missing:
         raise UserError(f"{path}: missing column(s) {missing}; it has {list(raw.columns)}")
     if raw.empty:
@@ -176,7 +185,7 @@ def _read_imdb_csv(path: Path, task: TextTask) -> pd.DataFrame:
     split = raw["split"].str.strip().str.lower() if "split" in raw else "train"
     frame = pd.DataFrame(
         {
-            "document": [f"row-{index}" for index in range(len(raw))],
+            "document": _row_documents(raw, task, path),
             "text": raw[task.text_column],
             "label": raw[task.label_column],
             "split": split,
@@ -186,6 +195,25 @@ def _read_imdb_csv(path: Path, task: TextTask) -> pd.DataFrame:
     if unknown:
         raise UserError(f"{path}: unknown split value(s) {unknown}; valid: {list(SPLITS)}")
     return frame
+
+
+def _row_documents(raw: pd.DataFrame, task: TextTask, path: Path) -> pd.Series:
+    """Each row's document: its id, or a digest of its normalized text, so a repeated text is
+    one document (one split) and a row's name survives rows inserted before it."""
+    if task.id_column is None:
+        digests = [
+            hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+            for text in normalized(raw[task.text_column])
+        ]
+        return pd.Series([f"text-{digest}" for digest in digests], index=raw.index)
+    ids = raw[task.id_column].str.strip()
+    blank = [int(index) for index in raw.index[ids.eq("")][:5]]
+    if blank:
+        raise UserError(
+            f"{path}: empty id(s) in column {task.id_column!r} at row(s) {blank}; give every "
+            "row an id or remove id_column from the task"
+        )
+    return ids
 
 
 LOADERS: dict[str, Callable[[TextTask], pd.DataFrame]] = {

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from components.core.errors import UserError
+from components.core.splits import hash_splits
 
 SPLITS = ("train", "validation", "test")
 TEXT_COLUMNS = ["document", "text", "label", "split"]  # the raw table every source produces
@@ -31,24 +34,15 @@ def carve_validation(
 ) -> pd.DataFrame:
     """Move a stratified, seeded ``fraction`` of the ``source`` split's documents to ``validation``.
 
-    Whole documents move, so a document never sits in two splits.
+    Whole documents move, so a document never sits in two splits. The draw depends on every
+    document present: for packaged data that never grows (a user's growing source is split by
+    ``hash_documents``).
     """
-    return _carve(frame, fraction, seed, source, "validation")
-
-
-def carve_test(frame: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
-    """Move a stratified, seeded ``fraction`` of the training documents to ``test``."""
-    return _carve(frame, fraction, seed, "train", "test")
-
-
-def _carve(
-    frame: pd.DataFrame, fraction: float, seed: int, source: str, target: str
-) -> pd.DataFrame:
     from sklearn.model_selection import train_test_split
 
     documents = frame.loc[frame["split"] == source].groupby("document", sort=True)["label"].first()
     if documents.empty:
-        raise UserError(f"the {source} split is empty: nothing to carve the {target} split from")
+        raise UserError(f"the {source} split is empty: nothing to carve the validation split from")
     _, moved = train_test_split(
         documents.index.to_numpy(),
         test_size=fraction,
@@ -56,7 +50,24 @@ def _carve(
         stratify=documents.to_numpy(),
     )
     carved = frame.copy()
-    carved.loc[(carved["split"] == source) & carved["document"].isin(moved), "split"] = target
+    carved.loc[(carved["split"] == source) & carved["document"].isin(moved), "split"] = "validation"
+    return carved
+
+
+def hash_documents(
+    frame: pd.DataFrame, fractions: Mapping[str, float], seed: int, source: str = "train"
+) -> pd.DataFrame:
+    """Move ``source`` documents to the held-out splits of ``fractions`` (shares of all the
+    ``source`` documents, see ``hash_splits``) by a seeded hash of each document's name.
+
+    A document's split depends on its name alone, so documents added to a growing source never
+    move the ones already there, and a document never sits in two splits.
+    """
+    rows = frame["split"] == source
+    carved = frame.copy()
+    carved.loc[rows, "split"] = hash_splits(
+        frame.loc[rows, "document"].astype(str), fractions, seed, rest=source
+    )
     return carved
 
 

@@ -40,13 +40,15 @@ class PairsTask(StrictModel):
     first_date: dt.date = dt.date(1000, 1, 1)
     last_date: dt.date = dt.date(9999, 12, 31)
     formats: list[str] = Field(default_factory=lambda: list(DATE_FORMATS))  # input formats drawn
-    seed: int = 42  # seeds the dates, their formats and a file's split
+    seed: int = 42  # seeds the dates, their formats and the hash of a file's split
     min_format_share: float = Field(0.02, ge=0, le=1)  # validation: each format's share per split
     # tab_file: a UTF-8 file of source<TAB>target[<TAB>attribution] lines (relative: to the config)
     path: Path | None = None
     encoding: str = "utf-8"
     max_pairs: int | None = Field(None, ge=3)  # the file's first pairs only (None: all)
-    validation_fraction: float = Field(0.1, gt=0, lt=1)  # of the distinct sources, seeded
+    # tab_file: expected shares of the distinct source sentences; a seeded hash of each source
+    # sentence decides its split, so the split stays the same as the file grows.
+    validation_fraction: float = Field(0.1, gt=0, lt=1)
     test_fraction: float = Field(0.1, gt=0, lt=1)
     vectorizer: VectorizerConfig = VectorizerConfig()
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from components.core.config import user_path
 from components.core.errors import UserError
+from components.core.splits import hash_splits
 from components.families.translation.config import PairsTask
 from components.families.translation.dates import PAIR_COLUMNS, generate_date_pairs
 
@@ -30,8 +31,9 @@ def load_dates(task: PairsTask) -> pd.DataFrame:
 
 def load_tab_file(task: PairsTask) -> pd.DataFrame:
     """Sentence pairs from an Anki/Tatoeba file (``source<TAB>target[<TAB>attribution]`` per
-    line), split by distinct source sentence: a sentence and all its translations sit in one
-    split, so no test sentence is seen in training.
+    line), split by source sentence: a sentence and all its translations sit in one split, so
+    no test sentence is seen in training, and pairs added to the file later never move the
+    ones already there.
 
     Raises:
         UserError: if the file is missing, empty, not in the task's encoding, or a line lacks
@@ -75,16 +77,10 @@ def load_tab_file(task: PairsTask) -> pd.DataFrame:
 
 
 def split_by_source(sources: pd.Series, task: PairsTask) -> np.ndarray:
-    """Each pair's split, drawn per distinct source sentence (seeded shuffle)."""
-    distinct = sources.unique()
-    order = np.random.default_rng(task.seed).permutation(len(distinct))
-    n_test = max(1, round(task.test_fraction * len(distinct)))
-    n_validation = max(1, round(task.validation_fraction * len(distinct)))
-    split_of_rank = np.array(["train"] * len(distinct), dtype=object)
-    split_of_rank[:n_test] = "test"
-    split_of_rank[n_test : n_test + n_validation] = "validation"
-    split_of = dict(zip(distinct[order], split_of_rank, strict=True))
-    return sources.map(split_of).to_numpy()
+    """Each pair's split, by a seeded hash of its source sentence (expected shares of the
+    distinct sources: ``task.test_fraction``, ``task.validation_fraction``)."""
+    fractions = {"test": task.test_fraction, "validation": task.validation_fraction}
+    return hash_splits(sources, fractions, task.seed)
 
 
 LOADERS: dict[str, Callable[[PairsTask], pd.DataFrame]] = {

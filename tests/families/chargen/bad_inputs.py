@@ -55,7 +55,7 @@ def empty_folder(path: Path) -> dict:
 READING = {  # stopped at reading: name -> (what is at FILE, the message)
     "missing": (None, r"no such file or folder"),
     "empty": ("  \n", r"the file is empty"),
-    "folder without split": (folder_without_split, r"split by file.*one"),
+    "folder without split": (folder_without_split, r"left no file for .*add files.*'one'"),
     "folder with unknown file": (folder_with_unknown_file, r"unknown file\(s\) \['four'\]"),
     "empty folder": (empty_folder, r"no \*\.txt files"),
     "wrong encoding": (

@@ -148,3 +148,27 @@ def test_prepare_learns_the_vocabulary_from_the_training_split_only() -> None:
     assert prepared.vectorizer.characters == [" ", "a", "b"]
     assert prepared.texts["train"] == "ab ab"
     assert (prepared.ids["test"] == UNKNOWN_ID).all()
+
+
+@pytest.mark.parametrize("test_documents", [[], ["part-a/chapter-000"]])
+def test_a_growing_folder_keeps_every_file_in_its_split(
+    tmp_path: Path, test_documents: list[str], splits_survive_growth
+) -> None:
+    corpus = CorpusConfig(
+        source="files",
+        path=tmp_path,
+        test_documents=test_documents,
+        validation_fraction=0.2,
+        test_fraction=0.2,
+    )
+    steps = []
+    for total in (20, 30, 40):
+        for number in range(total):
+            folder = tmp_path / ("part-b" if number % 2 else "part-a")
+            folder.mkdir(exist_ok=True)
+            (folder / f"chapter-{number:03d}.txt").write_text(f"chapter {number} of the tale\n")
+        table = load_corpus_table(corpus)
+        steps.append(dict(zip(table["document"], table["split"], strict=True)))
+    splits_survive_growth(steps)
+    if test_documents:  # a listed split takes no hashed file
+        assert {name for name, split in steps[-1].items() if split == "test"} == {*test_documents}

@@ -1,11 +1,13 @@
 """Image sources become one validated table: real digits, a user's .npz or PNG folder and
-MNIST-format files, resized, scaled to [0, 1] and split stratified by label."""
+MNIST-format files, resized, scaled to [0, 1] and split (the digits stratified by label, your
+images by a hash of their pixels)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from components.core.contract import Task
@@ -56,7 +58,7 @@ def test_users_images_are_resized_and_validated_like_the_digits(
         source=source, path=FIXTURES / path, labels=labels, validation_fraction=0.2
     )
     table = load_image_table(dataset)
-    assert len(table) == 30 and set(table["label"]) == set(labels)
+    assert len(table) == 60 and set(table["label"]) == set(labels)
     pixels = table[pixel_columns(8)].to_numpy()
     assert pixels.min() >= 0.0 and pixels.max() <= 1.0 and pixels.max() > 0.2
     report = validate_image_table(table, dataset, source)
@@ -99,3 +101,43 @@ def test_labels_that_look_like_missing_values_are_read_as_labels(tmp_path: Path)
     frame = ImagesFamily().read_raw(path, Task(config, "digits"))
     assert frame["label"].tolist() == ["NA", "None", "null"]
     assert frame["pixel_0"].isna().tolist() == [False, True, False]  # an empty pixel is missing
+
+
+def test_a_growing_npz_keeps_every_image_in_its_split(
+    tmp_path: Path, splits_survive_growth
+) -> None:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    path = tmp_path / "mine.npz"
+    dataset = DatasetConfig(name="mine", source="npz", path=path)
+    steps = []
+    for total in (300, 450, 600):
+        # New images arrive at every position, not only at the end.
+        order = np.random.default_rng(total).permutation(total)
+        np.savez(path, images=digits.images[order] / 16.0, labels=digits.target[order])
+        table = load_image_table(dataset)
+        pixels = table[pixel_columns(8)].to_numpy()
+        identities = [image.tobytes().hex() for image in pixels]
+        steps.append(dict(zip(identities, table["split"], strict=True)))
+    splits_survive_growth(steps)
+    shares = pd.Series(steps[-1]).value_counts(normalize=True)
+    assert shares["test"] == pytest.approx(dataset.test_fraction, abs=0.05)
+    assert shares["validation"] == pytest.approx(dataset.validation_fraction, abs=0.05)
+
+
+def test_copies_of_an_image_share_its_split_wherever_they_sit(tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[:200] / 16.0
+    path = tmp_path / "mine.npz"
+    np.savez(path, images=np.concatenate([images, images[::-1]]), labels=np.zeros(400, int))
+    table = load_image_table(DatasetConfig(name="mine", source="npz", path=path))
+    assert (table["split"].to_numpy()[:200] == table["split"].to_numpy()[:199:-1]).all()
+
+
+def test_the_packaged_digits_keep_their_stratified_split(digits) -> None:
+    counts = digits.groupby(["split", "label"]).size().unstack()
+    assert counts.sum(axis=1).to_dict() == {"test": 360, "train": 1257, "validation": 180}
+    test_share = counts.loc["test"] / counts.sum()
+    assert test_share.between(0.19, 0.21).all()  # every label's share: stratified, not hashed

@@ -21,6 +21,7 @@ from components.families.textclf.text import (
     carve_validation,
     cut_passages,
     drop_leaked_texts,
+    normalized,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -155,7 +156,7 @@ def test_imdb_folder_layout(tmp_path: Path) -> None:
     )
     frame = load_text_table(task)
     assert len(frame) == 18  # the unsup review is ignored
-    assert frame.groupby("split").size().to_dict() == {"test": 6, "train": 9, "validation": 3}
+    assert frame.groupby("split").size().to_dict() == {"test": 6, "train": 8, "validation": 4}
     assert set(frame.loc[frame["split"] == "validation", "label"]) == {"neg", "pos"}
     assert frame.loc[frame["document"] == "train/pos/0_9", "text"].item().startswith("A wonderful")
     assert validate_text_table(
@@ -163,7 +164,7 @@ def test_imdb_folder_layout(tmp_path: Path) -> None:
     ).success
 
 
-def test_imdb_csv_without_split_carves_test_and_validation() -> None:
+def test_imdb_csv_without_split_hashes_test_and_validation() -> None:
     task = TextTask(
         source="imdb_files",
         path=FIXTURES / "imdb.csv",
@@ -172,7 +173,7 @@ def test_imdb_csv_without_split_carves_test_and_validation() -> None:
         validation_fraction=0.25,
     )
     frame = load_text_table(task)
-    assert frame.groupby("split").size().to_dict() == {"test": 5, "train": 9, "validation": 4}
+    assert frame.groupby("split").size().to_dict() == {"test": 5, "train": 10, "validation": 3}
     assert frame.groupby("split")["label"].nunique().to_dict() == {
         "test": 2,
         "train": 2,
@@ -305,3 +306,87 @@ def test_corrupted_copies_fail_with_named_expectation_and_values(
 def test_missing_column_is_reported(finefoods: pd.DataFrame) -> None:
     message = str(DataValidationError(check(finefoods.drop(columns=["document"]))))
     assert "expect_column_to_exist on column 'document'" in message
+
+
+def growing_reviews(total: int) -> pd.DataFrame:
+    """The first ``total`` reviews of a growing file, shuffled (seeded by the size), so rows
+    arrive at every position and not only at the end."""
+    reviews = pd.DataFrame(
+        {
+            "review_id": [f"r{number}" for number in range(total)],
+            "review": [
+                f"Review number {number}, a film I would call {number % 7}."
+                for number in range(total)
+            ],
+            "sentiment": ["pos" if number % 3 else "neg" for number in range(total)],
+        }
+    )
+    return reviews.sample(frac=1, random_state=total).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("id_column", [None, "review_id"])
+def test_a_growing_csv_keeps_every_review_in_its_split(
+    tmp_path: Path, id_column: str | None, splits_survive_growth
+) -> None:
+    path = tmp_path / "reviews.csv"
+    task = TextTask(source="imdb_files", path=path, labels=["neg", "pos"], id_column=id_column)
+    steps = []
+    for total in (200, 300, 400):
+        growing_reviews(total).to_csv(path, index=False)
+        frame = load_text_table(task)
+        assert len(frame) == total
+        steps.append(dict(zip(frame["text"], frame["split"], strict=True)))
+    splits_survive_growth(steps)
+    shares = pd.Series(steps[-1]).value_counts(normalize=True)
+    assert shares["test"] == pytest.approx(0.2, abs=0.06)
+    assert shares["validation"] == pytest.approx(0.16, abs=0.06)
+
+
+def test_repeated_texts_share_a_split_and_ids_name_documents(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.csv"
+    reviews = growing_reviews(60)
+    repeated = reviews.assign(
+        review=reviews["review"].str.upper(), review_id="copy-" + reviews["review_id"]
+    )
+    pd.concat([reviews, repeated]).to_csv(path, index=False)
+    by_text = load_text_table(TextTask(source="imdb_files", path=path, labels=["neg", "pos"]))
+    assert len(by_text) == 60  # each repeat is the same document, kept once
+    by_id = load_text_table(
+        TextTask(source="imdb_files", path=path, labels=["neg", "pos"], id_column="review_id")
+    )
+    assert set(by_id["document"]) <= set(reviews["review_id"]) | set(repeated["review_id"])
+    assert not normalized(by_id["text"]).duplicated().any()  # repeats in two splits: dropped
+
+
+def test_an_empty_or_missing_id_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.csv"
+    growing_reviews(10).assign(review_id=lambda f: f["review_id"].where(f.index != 3, "")).to_csv(
+        path, index=False
+    )
+    with pytest.raises(ValueError, match=r"empty id\(s\) in column 'review_id' at row\(s\) \[3\]"):
+        load_text_table(
+            TextTask(source="imdb_files", path=path, labels=["neg", "pos"], id_column="review_id")
+        )
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['key'\]"):
+        load_text_table(
+            TextTask(source="imdb_files", path=path, labels=["neg", "pos"], id_column="key")
+        )
+
+
+def test_a_growing_review_folder_keeps_its_validation_split(
+    tmp_path: Path, splits_survive_growth
+) -> None:
+    task = TextTask(source="imdb_files", path=tmp_path, labels=["neg", "pos"])
+    steps = []
+    for total in (100, 150, 200):
+        for number in range(total):
+            split = "test" if number % 5 == 0 else "train"
+            folder = tmp_path / split / ("pos" if number % 2 else "neg")
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{number}_7.txt").write_text(f"Review {number} of a film.", encoding="utf-8")
+        frame = load_text_table(task)
+        steps.append(dict(zip(frame["document"], frame["split"], strict=True)))
+    splits_survive_growth(steps)
+    assert all(
+        split == "test" for document, split in steps[-1].items() if document.startswith("test/")
+    )

@@ -139,3 +139,26 @@ def test_the_generator_refuses_formats_that_cannot_write_a_day() -> None:
             ["dotted_day_month_year"],
             seed=1,
         )
+
+
+def test_a_growing_tab_file_keeps_every_sentence_in_its_split(
+    tmp_path: Path, splits_survive_growth
+) -> None:
+    path = tmp_path / "pairs.txt"
+    steps = []
+    for total in (200, 300, 400):
+        # New sentences arrive at every position, each with one or two translations.
+        numbers = pd.Series(range(total)).sample(frac=1, random_state=total)
+        lines = [
+            f"Sentence {number}.\tFrase {number}{variant}.\tattribution"
+            for number in numbers
+            for variant in ("", " bis")[: 1 + number % 2]
+        ]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        table = load_pairs_table(file_task(path))
+        assert table.groupby("source")["split"].nunique().max() == 1
+        steps.append(dict(zip(table["source"], table["split"], strict=False)))
+    splits_survive_growth(steps)
+    shares = pd.Series(steps[-1]).value_counts(normalize=True)
+    assert shares["test"] == pytest.approx(0.2, abs=0.06)
+    assert shares["validation"] == pytest.approx(0.2, abs=0.06)
