@@ -82,10 +82,7 @@ class DriftConfig(StrictModel):
     """
 
     enabled: bool = True
-    # Over a month of days the statistic swings to 0.7 with the weekly pattern alone (Chicago
-    # ridership, 2014-2016, month after month): it warns late and blocks only disjoint data;
-    # the level and scale carry the verdict (normal months: at most 0.12 and 0.15; x3: 1.2).
-    distribution: DriftThreshold = DriftThreshold(warn=0.8, block=1.0)
+    distribution: DriftThreshold = DriftThreshold(warn=0.2, block=0.5)
     shares: DriftThreshold = DriftThreshold(warn=0.15, block=0.35)
     level: DriftThreshold = DriftThreshold(warn=0.2, block=0.5)  # 0.5: x1.65 or /1.65
     scale: DriftThreshold = DriftThreshold(warn=0.4, block=0.9)  # 0.9: x2.5

@@ -17,12 +17,23 @@ def image_drift(
 ) -> list[DriftStatistic]:
     """The intensity distribution and the class shares of the new images against the
     reference's."""
-    added = added_rows(reference, current, ["image"])
     columns = pixel_columns(image_size)
+    # An image is its pixels (the table's image names are positions, which growth moves).
+    added = added_rows(
+        _with_content(reference, columns), _with_content(current, columns), [CONTENT]
+    )
     return [
         distribution_shift("pixel intensity", _pixels(reference, columns), _pixels(added, columns)),
         share_shift("class shares", reference["label"], added["label"]),
     ]
+
+
+CONTENT = "content"
+
+
+def _with_content(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    present = [column for column in columns if column in frame]
+    return frame.assign(**{CONTENT: pd.util.hash_pandas_object(frame[present], index=False)})
 
 
 def _pixels(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
