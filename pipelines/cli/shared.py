@@ -21,6 +21,15 @@ ConfigOption = Annotated[
     typer.Option(help="A family config YAML instead of the default.", exists=True, dir_okay=False),
 ]
 REGISTERED_MODEL_HELP = "Registered model (`seqpipe leaderboard --all` lists them)."
+PredictionLogOption = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="SEQPIPE_PREDICTION_LOG",
+        help="Folder of the prediction log (default: the workspace's predictions/).",
+        file_okay=False,
+        show_default=False,
+    ),
+]
 
 
 @dataclass
@@ -52,6 +61,15 @@ def tracked_workspace() -> Path:
         tracking.configure(workspace)
         invocation.workspace = workspace
     return invocation.workspace
+
+
+def prediction_log_dir(option: Path | None) -> Path:
+    """The prediction log's folder: the option's (or SEQPIPE_PREDICTION_LOG's), else the
+    workspace's ``predictions/``."""
+    from components.core.prediction_log import default_directory
+    from pipelines.common import workspace_dir
+
+    return option.resolve() if option else default_directory(workspace_dir())
 
 
 def quiet_libraries() -> None:
