@@ -76,6 +76,8 @@ def quiet_libraries() -> None:
     """Environment defaults for the libraries a command is about to import."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    # Reading a run's config is one small file: a progress bar would only clutter the output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # Pipelines run offline by default; the Prefect server must not try to phone home.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The temporary local server competes with TensorFlow's import for two cores at start.
