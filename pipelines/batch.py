@@ -2,7 +2,8 @@
 
 The alias is resolved once, at the start, so every row is scored by the same version even if
 the alias moves meanwhile; the output names that version, its run and the data version it
-was trained on, beside every prediction.
+was trained on, beside every prediction. The predictions join the prediction log under the
+batch's request id (its flow run's id), which the output carries too.
 """
 
 from __future__ import annotations
@@ -17,9 +18,16 @@ import pandas as pd
 from mlflow.types import DataType
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
 
 from components.core import tracking
 from components.core.errors import UserError
+from components.core.prediction_log import (
+    Prediction,
+    PredictionLog,
+    default_directory,
+    new_request_id,
+)
 from components.core.serving_checks import short_reason
 from pipelines.common import workspace_dir
 
@@ -86,13 +94,23 @@ def resolve(name: str, alias: str) -> ResolvedModel:
     return ResolvedModel(name, alias, str(version.version), run_id, tags.get("data.dvc_hash", ""))
 
 
-@task(cache_policy=NO_CACHE)
-def score(model: ResolvedModel, table: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
-    """The model's predictions for ``table``, each row tagged with the model that made it.
+@dataclass(frozen=True)
+class Scored:
+    """What the model read and what it answered."""
 
-    Row-wise models (an answer per input row) keep the input rows beside their
-    predictions; models that answer a whole table with rows of their own return those.
-    """
+    inputs: pd.DataFrame
+    predictions: pd.DataFrame
+
+    @property
+    def row_wise(self) -> bool:
+        """Whether the model answered each input row (texts), not the table as a whole (a
+        forecast from a history)."""
+        return len(self.predictions) == len(self.inputs)
+
+
+@task(cache_policy=NO_CACHE)
+def score(model: ResolvedModel, table: pd.DataFrame, columns: list[str] | None) -> Scored:
+    """The model's predictions for the columns of ``table`` it reads."""
     loaded = mlflow.pyfunc.load_model(model.uri)
     schema = loaded.metadata.get_input_schema()
     inputs = with_schema_dates(select_inputs(table, columns, schema), schema)
@@ -101,14 +119,55 @@ def score(model: ResolvedModel, table: pd.DataFrame, columns: list[str] | None) 
     except mlflow.exceptions.MlflowException as error:
         reason = short_reason(error.message)
         raise UserError(f"{model.name} v{model.version} rejected the input: {reason}") from None
-    if len(predictions) == len(table):
+    return Scored(inputs.reset_index(drop=True), predictions)
+
+
+def output_table(
+    table: pd.DataFrame, scored: Scored, model: ResolvedModel, request_id: str
+) -> pd.DataFrame:
+    """The predictions, each row tagged with the model that made it and the batch's request id.
+
+    Row-wise models keep the input rows beside their predictions; models that answer a whole
+    table with rows of their own return those.
+    """
+    predictions = scored.predictions
+    if scored.row_wise:
         predictions = pd.concat([table.reset_index(drop=True), predictions], axis=1)
     return predictions.assign(
         model_name=model.name,
         model_version=model.version,
         model_run_id=model.run_id,
         data_version=model.data_version,
+        request_id=request_id,
     )
+
+
+def log_predictions(
+    log: PredictionLog, model: ResolvedModel, scored: Scored, request_id: str
+) -> int:
+    """Append the batch to the prediction log; return the records written.
+
+    Row-wise predictions go in slices of the log's row cap, each record saying the input row
+    it starts at, so every row stays in the log; a whole-table answer is one record.
+    """
+    step = log.max_rows if scored.row_wise else max(len(scored.inputs), 1)
+    written = 0
+    for start in range(0, max(len(scored.inputs), 1), step):
+        rows = slice(start, start + step)
+        written += log.write(
+            Prediction(
+                request_id=request_id,
+                registered_model=model.name,
+                alias=model.alias,
+                version=model.version,
+                run_id=model.run_id,
+                inputs=scored.inputs.iloc[rows],
+                outputs=scored.predictions.iloc[rows] if scored.row_wise else scored.predictions,
+                source="batch",
+                first_row=start,
+            )
+        )
+    return written
 
 
 def with_schema_dates(inputs: pd.DataFrame, schema) -> pd.DataFrame:
@@ -157,22 +216,37 @@ def batch_predict_flow(
     alias: str = "champion",
     columns: list[str] | None = None,
     workspace: str | None = None,
+    prediction_log: str | None = None,
 ) -> str:
-    """Score ``input_path`` with ``model_name@alias``; return where the predictions went."""
-    tracking.configure(Path(workspace) if workspace else workspace_dir())
+    """Score ``input_path`` with ``model_name@alias``; return where the predictions went.
+
+    The predictions are appended to the prediction log at ``prediction_log`` (default: the
+    workspace's ``predictions/``).
+    """
+    root = Path(workspace) if workspace else workspace_dir()
+    tracking.configure(root)
     source = Path(input_path)
     target = Path(output_path) if output_path else output_path_for(source)
     model = resolve(model_name, alias)
+    table = read_table(source)
     # pandas has no type information, so Prefect's overloads cannot see the task's result.
-    predictions: Any = score(model, read_table(source), columns)
+    scored: Any = score(model, table, columns)
+    request_id = str(flow_run.id or new_request_id())
+    predictions = output_table(table, scored, model, request_id)
     write_table(predictions, target)
+    log = PredictionLog(Path(prediction_log) if prediction_log else default_directory(root))
+    records = log_predictions(log, model, scored, request_id)
     get_run_logger().info(
-        "%s v%s (@%s, data %s): %d prediction row(s) -> %s",
+        "%s v%s (@%s, data %s): %d prediction row(s) -> %s; %d record(s) in the prediction "
+        "log %s (request id %s)",
         model.name,
         model.version,
         alias,
         model.data_version or "unknown",
         len(predictions),
         target,
+        records,
+        log.directory,
+        request_id,
     )
     return str(target)

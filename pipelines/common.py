@@ -14,7 +14,8 @@ import mlflow
 
 from components.core import tracking
 from components.core.config import FamilyConfig, config_digest
-from components.core.contract import Family
+from components.core.contract import AnyFamily, Family
+from components.core.errors import UserError
 from components.core.stages import experiment_name
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -93,3 +94,17 @@ def pipeline_run(
         created = mlflow.MlflowClient().get_experiment(experiment_id).creation_time
         store = f"{uri}#{experiment_id}@{created}"
         yield RunContext(family.name, workspace, uri, experiment_id, parent.info.run_id, store)
+
+
+def recorded_config(family: AnyFamily, run: Any) -> FamilyConfig[Any]:
+    """The whole config a model run's pipeline run logged (``config.json`` of its parent).
+
+    Raises:
+        UserError: if the run nests under no pipeline run.
+    """
+    parent = run.data.tags.get("mlflow.parentRunId")
+    if not parent:
+        raise UserError(f"run {run.info.run_id} has no pipeline run holding its config")
+    return family.config_type.model_validate(
+        mlflow.artifacts.load_dict(f"runs:/{parent}/config.json")
+    )

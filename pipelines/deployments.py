@@ -1,4 +1,5 @@
-"""Prefect deployments: the family flow on a schedule, one deployment per family."""
+"""Prefect deployments: the family flow on a schedule, one deployment per family, retrained
+also when a monitor finds one of its served models degraded; monitors of served models."""
 
 from __future__ import annotations
 
@@ -10,12 +11,33 @@ from components.core.errors import UserError
 from components.families import family_names
 
 ENTRYPOINT = "pipelines/flow.py:pipeline_flow"
+MONITOR_ENTRYPOINT = "pipelines/monitor.py:monitor_flow"
 TIMEZONE = "UTC"  # cron times are UTC: daylight-saving changes never skip or repeat a run
 
 
 def deployment_name(family: str) -> str:
     """The deployment that retrains ``family``."""
     return f"{family}-daily"
+
+
+def monitor_deployment_name(model_name: str) -> str:
+    """The deployment that monitors a registered model."""
+    return f"{model_name}-monitor"
+
+
+def retrain_trigger(family: str) -> Any:
+    """Run the family's retrain when a monitor reports one of its registered models degraded
+    (the monitor flow's own event, so a monitor that merely crashed retrains nothing)."""
+    from prefect.events import DeploymentEventTrigger
+
+    from pipelines.monitor import DEGRADED_EVENT, FAMILY_LABEL
+
+    return DeploymentEventTrigger(
+        name=f"retrain {family} on a degraded model",
+        description=f"A seqpipe monitor found a served {family} model's live error too high.",
+        expect={DEGRADED_EVENT},
+        match={FAMILY_LABEL: family},
+    )
 
 
 def deployment_parameters(
@@ -59,10 +81,41 @@ def deployment_for(
     return pipeline_flow.to_deployment(
         name=deployment_name(family),
         schedules=[schedule],
+        triggers=[retrain_trigger(family)],
         parameters=deployment_parameters(family, profile, workspace, config_path),
         tags=["seqpipe", family],
         concurrency_limit=1,  # overlapping runs of one family would race for the champion
         # The installed module, not a file path relative to wherever the scheduler started.
         entrypoint_type=EntrypointType.MODULE_PATH,
         description=f"Retrain, evaluate and gate the {family} models ({profile} profile).",
+    )
+
+
+def monitor_deployment_for(
+    model_name: str,
+    cron: str = "30 * * * *",
+    workspace: Path | None = None,
+    max_ratio: float = 1.5,
+    feedback: Path | None = None,
+) -> Any:
+    """A deployment that monitors ``model_name@champion`` on ``cron`` (UTC); a degraded model
+    triggers its family's retrain deployment."""
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+
+    from pipelines.monitor import monitor_flow
+
+    parameters: dict[str, Any] = {"model_name": model_name, "max_ratio": max_ratio}
+    if workspace is not None:
+        parameters["workspace"] = str(Path(workspace).resolve())
+    if feedback is not None:
+        parameters["feedback"] = str(Path(feedback).resolve())
+    return monitor_flow.to_deployment(
+        name=monitor_deployment_name(model_name),
+        schedules=[Cron(cron, timezone=TIMEZONE)],
+        parameters=parameters,
+        tags=["seqpipe", "monitor"],
+        concurrency_limit=1,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+        description=f"Live error of {model_name}@champion against its test error.",
     )

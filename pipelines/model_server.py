@@ -27,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc.scoring_server import infer_and_parse_data, predictions_to_json
 from pydantic import BaseModel, ConfigDict
 
+from components.core.prediction_log import Prediction, PredictionLog, new_request_id
 from components.core.serving_checks import INPUT_FORMATS, check_request, short_reason
 
 logger = logging.getLogger("seqpipe.serve")
@@ -235,17 +236,71 @@ class _BodyTooLarge(Exception):
     pass
 
 
+REQUEST_ID_HEADER = "X-Request-ID"
+MAX_REQUEST_ID_CHARS = 128
+
+
+class RequestId:
+    """ASGI middleware: every request gets an id, the caller's ``X-Request-ID`` or a new one,
+    kept in ``request.state.request_id`` and echoed in the response's header.
+
+    A caller's id that could not be stored and matched later (too long, spaces or control
+    characters) gets a 400 that says so.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]]):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        sent = dict(scope.get("headers") or []).get(REQUEST_ID_HEADER.lower().encode())
+        request_id = sent.decode("latin-1") if sent is not None else new_request_id()
+        header = (REQUEST_ID_HEADER.encode(), request_id.encode("latin-1"))
+        if not _valid_request_id(request_id):
+            response = _error(
+                400,
+                "BAD_REQUEST",
+                f"invalid {REQUEST_ID_HEADER} header: send 1 to {MAX_REQUEST_ID_CHARS} "
+                "visible ASCII characters without spaces, or no header for a generated id",
+            )
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def with_request_id(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        await self.app(scope, receive, with_request_id)
+
+
+def _valid_request_id(request_id: str) -> bool:
+    return 0 < len(request_id) <= MAX_REQUEST_ID_CHARS and all(
+        "!" <= character <= "~" for character in request_id
+    )
+
+
 def create_app(
     follower: AliasFollower,
     token: str | None = None,
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    prediction_log: PredictionLog | None = None,
 ) -> FastAPI:
-    """The HTTP API over a followed alias: predict, health, readiness, version, OpenAPI."""
+    """The HTTP API over a followed alias: predict, health, readiness, version, OpenAPI.
+
+    With a ``prediction_log``, every answered prediction is appended to it; a rejected request
+    (4xx) is not a prediction and is not logged.
+    """
     app = FastAPI(
         title=f"seqpipe model server: {follower.name}@{follower.alias}",
         description="Predictions from the registered model version the alias points at.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
+    # Added last, so outermost: a 413 from the size limit carries the request id too.
+    app.add_middleware(RequestId)
     app.state.token = token
 
     def served_or_503() -> ServedModel:
@@ -269,9 +324,15 @@ def create_app(
             422, "BAD_REQUEST", f"invalid request body{f' at {where}' if where else ''}: {reason}"
         )
 
-    @app.get("/health", summary="Liveness: the process answers")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/health", summary="Liveness: the process answers; prediction log counts")
+    def health() -> dict[str, Any]:
+        if prediction_log is None:
+            return {"status": "ok"}
+        return {
+            "status": "ok",
+            "predictions_logged": prediction_log.written,
+            "prediction_log_failures": prediction_log.failures,
+        }
 
     @app.get("/ready", summary="Readiness: a model version is loaded and served")
     def ready() -> JSONResponse:
@@ -286,16 +347,15 @@ def create_app(
 
     @app.post("/predict", summary="Predict with the served version")
     @app.post("/invocations", include_in_schema=False)
-    def predict(request: PredictionRequest, _: Authorized) -> Response:
+    def predict(request: PredictionRequest, http: Request, _: Authorized) -> Response:
         served = served_or_503()
         payload = request.model_dump(exclude_unset=True)
         try:
             check_request(payload, served.model.metadata.signature)
             data = {key: payload[key] for key in INPUT_FORMATS if key in payload}
             schema = served.model.metadata.get_input_schema()
-            predictions = served.model.predict(
-                infer_and_parse_data(data, schema), params=payload.get("params")
-            )
+            inputs = infer_and_parse_data(data, schema)
+            predictions = served.model.predict(inputs, params=payload.get("params"))
         except MlflowException as error:
             status = error.get_http_status_code()
             return _error(status, error.error_code, short_reason(error.message))
@@ -304,6 +364,18 @@ def create_app(
             return _error(400, "BAD_REQUEST", short_reason(f"{type(error).__name__}: {error}"))
         output = StringIO()
         predictions_to_json(predictions, output)
+        if prediction_log is not None:
+            prediction_log.write(
+                Prediction(
+                    request_id=http.state.request_id,
+                    registered_model=served.name,
+                    alias=served.alias,
+                    version=served.version,
+                    run_id=served.run_id,
+                    inputs=inputs,
+                    outputs=predictions,
+                )
+            )
         return Response(
             output.getvalue(),
             media_type="application/json",
@@ -329,6 +401,7 @@ def serve(
     token: str | None,
     max_request_bytes: int,
     poll_seconds: float,
+    prediction_log: PredictionLog | None = None,
 ) -> None:
     """Serve ``models:/name@alias`` until SIGINT/SIGTERM (uvicorn finishes requests first)."""
     import uvicorn
@@ -337,7 +410,7 @@ def serve(
     follower.start()
     try:
         uvicorn.run(
-            create_app(follower, token, max_request_bytes),
+            create_app(follower, token, max_request_bytes, prediction_log),
             host=host,
             port=port,
             log_level="info",

@@ -28,7 +28,7 @@ from components.core.tracking import git_commit
 from components.core.validation import DataValidationError
 from components.core.versioning import DataVersion, checkout_data_version, file_md5
 from components.families import get_family
-from pipelines.common import PROJECT_DIR
+from pipelines.common import PROJECT_DIR, recorded_config
 
 KIND = "reproduction"  # seqpipe.kind of a reproduction's run
 
@@ -68,12 +68,7 @@ def reproduce(reference: str, workspace: Path) -> Reproduction:
     task = tags["seqpipe.task"]
     client = MlflowClient()
     run = client.get_run(original.run_id)
-    parent = run.data.tags.get("mlflow.parentRunId")
-    if not parent:
-        raise UserError(f"run {original.run_id} has no pipeline run holding its config")
-    config = family.config_type.model_validate(
-        mlflow.artifacts.load_dict(f"runs:/{parent}/config.json")
-    )
+    config = recorded_config(family, run)
     runs = config.runs()
     candidates = {
         candidate.key: candidate for candidate in runs + family.baseline_runs(config, runs)

@@ -8,7 +8,17 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from pipelines.cli import data, leaderboard, registry, run, schedule, serving, study, ui
+from pipelines.cli import (
+    data,
+    leaderboard,
+    monitor,
+    registry,
+    run,
+    schedule,
+    serving,
+    study,
+    ui,
+)
 from pipelines.cli.shared import errors, invocation
 
 VERBOSE_HINT = "run it again as `seqpipe --verbose ...` for the traceback"
@@ -76,6 +86,7 @@ for command in (
     serving.generate,
     serving.serve,
     serving.predict,
+    monitor.monitor,
     registry.reproduce,
     registry.lineage,
     schedule.schedule,

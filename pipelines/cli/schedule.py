@@ -23,11 +23,22 @@ def schedule(
     ] = None,
     profile: Annotated[str, typer.Option(help="Config profile the schedule runs.")] = "full",
     config: ConfigOption = None,
+    monitor: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A registered model to monitor on --monitor-cron (repeatable); a degraded "
+            "one triggers its family's retrain."
+        ),
+    ] = None,
+    monitor_cron: Annotated[
+        str, typer.Option(help="Cron schedule of the monitors, in UTC.")
+    ] = "30 * * * *",
 ) -> None:
     """Run every family's deployment on its schedule from this process, until Ctrl-C.
 
     Needs a Prefect server: run `prefect server start` and set PREFECT_API_URL first. The
-    deployments record this workspace, so their runs write here wherever they start.
+    deployments record this workspace, so their runs write here wherever they start. Each
+    family's retrain also runs when a monitor reports one of its models degraded.
     """
     if not os.environ.get("PREFECT_API_URL"):
         raise UserError(
@@ -39,13 +50,13 @@ def schedule(
         raise typer.BadParameter("--config applies to a single family")
     quiet_libraries()
     from pipelines.common import workspace_dir
-    from pipelines.deployments import deployment_for
+    from pipelines.deployments import deployment_for, monitor_deployment_for
     from pipelines.scheduler import serve_until_stopped
 
     deployments = [
         deployment_for(name, cron, profile, workspace_dir(), config, interval_seconds=interval)
         for name in names
-    ]
+    ] + [monitor_deployment_for(model, monitor_cron, workspace_dir()) for model in monitor or []]
     when = f"every {interval} s" if interval else f"cron {cron!r} (UTC)"
     console.print(f"serving {', '.join(item.name for item in deployments)} on {when}")
     serve_until_stopped(deployments)

@@ -11,7 +11,9 @@ from components.core.errors import UserError
 from pipelines.cli.params import params_from_text
 from pipelines.cli.shared import (
     REGISTERED_MODEL_HELP,
+    PredictionLogOption,
     console,
+    prediction_log_dir,
     quiet_flow_logs,
     quiet_libraries,
     tracked_workspace,
@@ -42,11 +44,13 @@ def serve(
     poll_seconds: Annotated[
         float, typer.Option(help="How often to check whether the alias moved.")
     ] = 10.0,
+    prediction_log: PredictionLogOption = None,
 ) -> None:
     """Serve models:/MODEL_NAME@ALIAS over HTTP, following the alias without a restart.
 
     Endpoints: POST /predict (MLflow's scoring JSON), GET /health, /ready, /version, and the
-    OpenAPI description at /docs and /openapi.json.
+    OpenAPI description at /docs and /openapi.json. Every prediction is appended to the
+    prediction log (PREDICTION_LOG/MODEL_NAME/YYYY-MM-DD.jsonl), read by `seqpipe monitor`.
     """
     quiet_libraries()
     tracked_workspace()
@@ -58,10 +62,13 @@ def serve(
             f"no registered model {model_name!r} in this workspace; registered: "
             f"{registered or 'none (run `seqpipe run all` first)'}"
         )
+    from components.core.prediction_log import PredictionLog
     from pipelines.model_server import serve as serve_model
 
+    log = PredictionLog(prediction_log_dir(prediction_log))
+    console.print(f"logging predictions under {log.directory / model_name}")
     # An empty token (an unset variable in a compose file) means no token.
-    serve_model(model_name, alias, host, port, token or None, max_request_bytes, poll_seconds)
+    serve_model(model_name, alias, host, port, token or None, max_request_bytes, poll_seconds, log)
 
 
 def predict(
@@ -78,9 +85,10 @@ def predict(
         list[str] | None,
         typer.Option(help="Input column(s) the model reads (repeatable); default: inferred."),
     ] = None,
+    prediction_log: PredictionLogOption = None,
 ) -> None:
     """Score a file with MODEL_NAME@ALIAS; every prediction row names the model version and
-    the data version it was trained on."""
+    the data version it was trained on, and the predictions join the prediction log."""
     quiet_libraries()
     from pipelines.batch import batch_predict_flow
     from pipelines.common import workspace_dir
@@ -95,6 +103,7 @@ def predict(
             alias,
             column or None,
             str(workspace_dir()),
+            str(prediction_log_dir(prediction_log)),
         )
     console.print(f"predictions of {model_name}@{alias}: {written}")
 

@@ -21,6 +21,15 @@ ConfigOption = Annotated[
     typer.Option(help="A family config YAML instead of the default.", exists=True, dir_okay=False),
 ]
 REGISTERED_MODEL_HELP = "Registered model (`seqpipe leaderboard --all` lists them)."
+PredictionLogOption = Annotated[
+    Path | None,
+    typer.Option(
+        envvar="SEQPIPE_PREDICTION_LOG",
+        help="Folder of the prediction log (default: the workspace's predictions/).",
+        file_okay=False,
+        show_default=False,
+    ),
+]
 
 
 @dataclass
@@ -54,10 +63,21 @@ def tracked_workspace() -> Path:
     return invocation.workspace
 
 
+def prediction_log_dir(option: Path | None) -> Path:
+    """The prediction log's folder: the option's (or SEQPIPE_PREDICTION_LOG's), else the
+    workspace's ``predictions/``."""
+    from components.core.prediction_log import default_directory
+    from pipelines.common import workspace_dir
+
+    return option.resolve() if option else default_directory(workspace_dir())
+
+
 def quiet_libraries() -> None:
     """Environment defaults for the libraries a command is about to import."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    # Reading a run's config is one small file: a progress bar would only clutter the output.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     # Pipelines run offline by default; the Prefect server must not try to phone home.
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # The temporary local server competes with TensorFlow's import for two cores at start.

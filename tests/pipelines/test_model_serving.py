@@ -1,12 +1,14 @@
 """Serving registered models by alias: the HTTP server (endpoints, request checks, auth, size
-limit, hot swap) and batch prediction of files."""
+limit, hot swap, prediction log) and batch prediction of files."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import mlflow
@@ -15,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from mlflow import MlflowClient
 
+from components.core.prediction_log import PredictionLog, read_records
 from components.core.serving import bad_request
 from pipelines.model_server import AliasFollower, create_app
 
@@ -77,6 +80,21 @@ def client(two_versions) -> TestClient:
     follower = AliasFollower(NAME, "champion", poll_seconds=60)
     follower.refresh()
     return TestClient(create_app(follower, token=None, max_request_bytes=2_000))
+
+
+def logged_client(log: PredictionLog) -> TestClient:
+    """A server of the champion that appends its predictions to ``log``."""
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    return TestClient(create_app(follower, max_request_bytes=2_000, prediction_log=log))
+
+
+def log_lines(directory: Path) -> list[str]:
+    return [
+        line
+        for path in sorted((directory / NAME).glob("*.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
 
 
 def test_predict_health_ready_version_and_openapi(client: TestClient, two_versions) -> None:
@@ -270,3 +288,114 @@ def test_lineage_names_the_version_its_run_and_data_version(two_versions) -> Non
     assert lineage(NAME).aliases == ["champion"]  # a bare name means its champion
     with pytest.raises(UserError, match=r"no model version 'nothing@champion'.*textlength-demo"):
         lineage("nothing@champion")
+
+
+def test_the_server_logs_one_record_per_prediction_with_the_request_id_echoed(
+    two_versions, tmp_path
+) -> None:
+    log = PredictionLog(tmp_path)
+    client = logged_client(log)
+    sent = client.post(
+        "/predict", json={"inputs": ["abc", "hello"]}, headers={"X-Request-ID": "r-1"}
+    )
+    generated = client.post("/predict", json={"inputs": ["tempest"]})
+    assert sent.status_code == generated.status_code == 200
+    assert sent.headers["X-Request-ID"] == "r-1"
+    generated_id = generated.headers["X-Request-ID"]
+    assert len(generated_id) == 32
+    first, second = read_records(tmp_path, NAME).records
+    assert first["request_id"] == "r-1" and second["request_id"] == generated_id
+    assert (first["registered_model"], first["alias"], first["version"]) == (
+        NAME,
+        "champion",
+        str(two_versions[0]),
+    )
+    assert first["outputs"] == [{"length": 3.0}, {"length": 5.0}]
+    assert first["inputs"] == ["abc", "hello"]
+    assert first["time"].endswith("+00:00") and first["source"] == "server"
+    assert client.get("/health").json()["predictions_logged"] == 2
+
+
+def test_a_rejected_request_is_not_logged_and_a_bad_request_id_is_a_400(
+    two_versions, tmp_path
+) -> None:
+    client = logged_client(PredictionLog(tmp_path))
+    rejected = client.post("/predict", json={"inputs": ["1234"]}, headers={"X-Request-ID": "r-2"})
+    assert rejected.status_code == 400 and rejected.headers["X-Request-ID"] == "r-2"
+    too_large = client.post("/predict", json={"inputs": ["a" * 5_000]})
+    assert too_large.status_code == 413 and too_large.headers["X-Request-ID"]
+    bad_id = client.post("/predict", json={"inputs": ["abc"]}, headers={"X-Request-ID": "a b"})
+    assert bad_id.status_code == 400 and "X-Request-ID" in bad_id.json()["message"]
+    assert log_lines(tmp_path) == []
+
+
+def test_concurrent_requests_give_whole_lines(two_versions, tmp_path) -> None:
+    client = logged_client(PredictionLog(tmp_path))
+    texts = ["to be or not to be, that is the question " * 5] * 8
+
+    def send(worker: int) -> None:
+        for number in range(15):
+            response = client.post(
+                "/predict", json={"inputs": texts}, headers={"X-Request-ID": f"w{worker}-{number}"}
+            )
+            assert response.status_code == 200
+
+    workers = [threading.Thread(target=send, args=(worker,)) for worker in range(6)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    records = [json.loads(line) for line in log_lines(tmp_path)]
+    assert len(records) == 90
+    assert {record["request_id"] for record in records} == {
+        f"w{worker}-{number}" for worker in range(6) for number in range(15)
+    }
+
+
+def test_records_survive_a_restart_and_huge_requests_are_cut_with_a_mark(
+    two_versions, tmp_path
+) -> None:
+    before = logged_client(PredictionLog(tmp_path))
+    assert before.post("/predict", json={"inputs": ["first"]}).status_code == 200
+    (kept,) = log_lines(tmp_path)
+    after = logged_client(PredictionLog(tmp_path, max_rows=2))  # a new server, the same folder
+    assert after.post("/predict", json={"inputs": ["a", "bb", "ccc"]}).status_code == 200
+    lines = log_lines(tmp_path)
+    assert len(lines) == 2 and lines[0] == kept
+    cut = json.loads(lines[1])
+    assert cut["input_rows"] == cut["output_rows"] == 3
+    assert len(cut["outputs"]) == 2 and cut["truncated"] == ["inputs", "outputs"]
+    small = logged_client(PredictionLog(tmp_path, max_record_bytes=300))
+    assert small.post("/predict", json={"inputs": ["to be or not " * 20]}).status_code == 200
+    dropped = json.loads(log_lines(tmp_path)[-1])
+    assert dropped["inputs"] is None and "inputs" in dropped["truncated"]
+
+
+def test_a_log_that_cannot_be_written_fails_no_request_and_is_counted(
+    two_versions, tmp_path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    client = logged_client(PredictionLog(blocked))
+    for _ in range(2):
+        assert client.post("/predict", json={"inputs": ["abc"]}).status_code == 200
+    health = client.get("/health").json()
+    assert health["prediction_log_failures"] == 2 and health["predictions_logged"] == 0
+
+
+def test_batch_prediction_appends_its_rows_to_the_prediction_log(
+    two_versions, prefect_server, tmp_path
+) -> None:
+    from pipelines.batch import batch_predict_flow
+
+    source = tmp_path / "texts.csv"
+    texts = [f"text number {'i' * index}" for index in range(250)]
+    pd.DataFrame({"text": texts}).to_csv(source, index=False)
+    written = batch_predict_flow(NAME, str(source), prediction_log=str(tmp_path / "log"))
+    records = read_records(tmp_path / "log", NAME).records
+    assert [record["first_row"] for record in records] == [0, 100, 200]
+    assert {record["source"] for record in records} == {"batch"}
+    (request_id,) = set(pd.read_csv(written)["request_id"])
+    assert {record["request_id"] for record in records} == {request_id}
+    lengths = [row["length"] for record in records for row in record["outputs"]]
+    assert lengths == [float(len(text)) for text in texts]

@@ -144,6 +144,9 @@ def test_the_scheduler_creates_a_run_that_the_schedule_command_completes(
         uri = f"sqlite:///{workspace / 'mlruns' / 'mlflow.db'}"
         client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
         assert client.get_model_version_by_alias("forecasting-chicago", "champion")
+        # The retrain also waits for a monitor's verdict: its trigger is an automation.
+        automations = api(scheduling_server, "/automations/filter", {})
+        assert [item["name"] for item in automations] == ["retrain forecasting on a degraded model"]
     finally:
         scheduler.send_signal(signal.SIGTERM)
         started = time.monotonic()
