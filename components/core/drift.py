@@ -267,32 +267,39 @@ def _shares(shares: pd.Series) -> str:
 # --- the report's plot ----------------------------------------------------------------------
 
 
-def plot_report(report: DriftReport, title: str, path: Path) -> Path:
+def plot_report(report: DriftReport, title: str, path: Path, most: int = 25) -> Path:
     """Each statistic as a bar in units of its own blocking threshold, with a tick at its
-    warning threshold: what passed, what warned and what stopped the run, at a glance."""
+    warning threshold: what passed, what warned and what stopped the run, at a glance. The
+    ``most`` statistics nearest their blocking thresholds are drawn; the rest are quieter."""
     from components.core.plots import pyplot, save_figure
 
     plt = pyplot()
     colors = {"ok": "#4c9a2a", "warn": "#e0a100", "block": "#c0392b"}
-    figure, axis = plt.subplots(figsize=(9, 0.45 * max(len(report.judged), 2) + 1.6))
     cap = 2.0  # a tripled level and a slightly shifted one both read "far past the line"
-    for row, item in enumerate(report.judged):
+
+    def ratio(item: JudgedStatistic) -> float:
         value = item.statistic.value
-        ratio = min(value / item.block, cap) if item.block > 0 and math.isfinite(value) else cap
-        axis.barh(row, ratio, color=colors[item.verdict])
+        return min(value / item.block, cap) if item.block > 0 and math.isfinite(value) else cap
+
+    shown = sorted(report.judged, key=ratio, reverse=True)[:most]
+    figure, axis = plt.subplots(figsize=(11, 0.4 * max(len(shown), 2) + 2.0))
+    for row, item in enumerate(shown):
+        axis.barh(row, ratio(item), color=colors[item.verdict])
         if item.block > 0:
             axis.plot([item.warn / item.block] * 2, [row - 0.4, row + 0.4], color="#555", lw=1)
-    axis.set_yticks(range(len(report.judged)))
+    axis.set_yticks(range(len(shown)))
     axis.set_yticklabels(
         [
             f"{item.statistic.name} ({item.statistic.kind} {item.statistic.value:.3g})"
-            for item in report.judged
+            for item in shown
         ]
     )
     axis.axvline(1.0, color=colors["block"], linestyle="--", label="blocking threshold")
     axis.plot([], [], color="#555", lw=1, label="warning threshold")
     axis.set_xlim(0, cap + 0.05)
-    axis.set_xlabel(f"statistic / its blocking threshold (capped at {cap:g})")
+    hidden = len(report.judged) - len(shown)
+    quieter = f"\n({hidden} quieter statistics not drawn)" if hidden else ""
+    axis.set_xlabel(f"statistic / its blocking threshold, capped at {cap:g}{quieter}")
     axis.invert_yaxis()
     axis.legend(loc="lower right")
     return save_figure(figure, path, f"{title}: {report.verdict}")

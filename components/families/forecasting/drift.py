@@ -48,9 +48,7 @@ def series_drift(
     ]
     for column in covariate_columns(after, dataset):
         if column in compared and pd.api.types.is_numeric_dtype(after[column]):
-            statistics.append(
-                distribution_shift(f"{column}, {span}", compared[column], window[column])
-            )
+            statistics.append(distribution_shift(column, compared[column], window[column]))
     return [item for item in statistics if item is not None]
 
 
