@@ -85,7 +85,7 @@ def test_the_report_is_a_table_json_and_a_plot(tmp_path: Path) -> None:
 
     statistics = [
         drift.DriftStatistic("ridership", "level", 1.2, "mean 15", "mean 45"),
-        drift.DriftStatistic("temperature", "distribution", 0.4),
+        drift.DriftStatistic("temperature", "distribution", 0.1),
     ]
     report = drift.judge(statistics, DriftConfig(), "v1", "abc")
     table = report.to_frame()
