@@ -256,9 +256,10 @@ def _validated(
     try:
         validate_task(task, incoming, context, key=key)
     except DataValidationError as error:
-        _reject(
-            incoming, context, f"validation: {error}", {"validation.json": error.report.to_json()}
-        )
+        failed = error.report.failures
+        reason = f"validation: {len(failed)} of {error.report.evaluated} expectations failed"
+        reason += f" ({failed[0]})" if failed else ""
+        _reject(incoming, context, reason[:300], {"validation.json": error.report.to_json()})
         logger.error("%s: validation failed: no model is trained and no alias moves", task.name)
         raise
     reference = stages.drift_reference(family, task, runs, context.workspace)
@@ -276,7 +277,8 @@ def _validated(
         accepted = intake.accepted_record(context.workspace, incoming.table, incoming.file_md5)
         if accepted is None:
             drifted = DataDriftError(report, task.name)
-            _reject(incoming, context, f"drift: {drifted}", {"drift.json": report.to_json()})
+            reason = "drift: " + "; ".join(item.brief() for item in report.flagged("block"))
+            _reject(incoming, context, reason, {"drift.json": report.to_json()})
             logger.error("%s: drift blocks: no model is trained and no alias moves", task.name)
             raise drifted
         logger.warning(
@@ -292,7 +294,7 @@ def _validated(
 
 def _reject(incoming: Incoming, context: RunContext, reason: str, reports: dict[str, str]) -> None:
     """Keep failed data aside and say so on the pipeline run (the current data is kept)."""
-    folder = intake.set_aside(context.workspace, incoming, reason.splitlines()[0], reports)
+    folder = intake.set_aside(context.workspace, incoming, reason, reports)
     mlflow.set_tags({"seqpipe.data_status": "rejected", "data.rejected_path": str(folder)})
 
 

@@ -52,6 +52,13 @@ class JudgedStatistic:
             return "block"
         return "warn" if value >= self.warn else "ok"
 
+    def brief(self) -> str:
+        """One line: the statistic, its value and the threshold it reached."""
+        item = self.statistic
+        threshold = self.block if self.verdict == "block" else self.warn
+        reached = f"drift.{item.kind}.{self.verdict} {threshold:g}"
+        return f"{item.name}: {item.kind} {item.value:.3g} >= {reached}"
+
     def describe(self) -> str:
         item = self.statistic
         if self.verdict == "ok":
