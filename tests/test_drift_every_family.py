@@ -12,7 +12,7 @@ import pytest
 from components.core.drift import DriftReport, judge
 from components.families import get_family
 
-CYRILLIC = "съешь же ещё этих мягких французских булок да выпей чаю".split()
+CYRILLIC = ["съешь", "же", "ещё", "этих", "мягких", "французских", "булок", "да", "выпей", "чаю"]
 
 
 def packaged(family_name: str) -> tuple[object, object, pd.DataFrame]:
