@@ -87,9 +87,6 @@ class DriftConfig(StrictModel):
     level: DriftThreshold = DriftThreshold(warn=0.2, block=0.5)  # 0.5: x1.65 or /1.65
     scale: DriftThreshold = DriftThreshold(warn=0.4, block=0.9)  # 0.9: x2.5
     rate: DriftThreshold = DriftThreshold(warn=0.05, block=0.2)
-    # The newest periods, rows or files compared (forecasting: periods after the reference's
-    # end, else the reference's last ``recent`` periods against the current's).
-    recent: int = Field(90, ge=2)
 
 
 class ResolvedRun(StrictModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -30,7 +30,7 @@ VERDICT_ORDER: dict[Verdict, int] = {"ok": 0, "warn": 1, "block": 2}
 class DriftStatistic:
     """One comparison of the new data with the reference data."""
 
-    name: str  # what was compared, e.g. "ridership, new periods"
+    name: str  # what was compared, e.g. "label shares"
     kind: DriftKind  # decides the threshold (``DriftConfig.<kind>``)
     value: float
     reference: str = ""  # a short summary of each side, for the report's table
@@ -223,6 +223,29 @@ def unseen_rise(
     return rate_rise(name, _unseen_share(held_out, vocabulary), _unseen_share(current, vocabulary))
 
 
+def unseen_since_training(
+    name: str,
+    reference: pd.DataFrame,
+    added: pd.DataFrame,
+    column: str,
+    tokens: Callable[[str], Iterable[Hashable]],
+) -> DriftStatistic:
+    """``unseen_rise`` over a raw table's ``column``: the tokens of the reference's training
+    rows (``split`` is train) are what the champion met, those of its other rows the
+    held-out share, those of the ``added`` rows the new one."""
+    trained = reference["split"] == "train"
+
+    def every_token(texts: pd.Series) -> Iterator[Hashable]:
+        return (token for text in texts for token in tokens(str(text)))
+
+    return unseen_rise(
+        name,
+        every_token(reference.loc[trained, column]),
+        every_token(reference.loc[~trained, column]),
+        every_token(added[column]),
+    )
+
+
 def _unseen_share(tokens: Iterable[Hashable], vocabulary: set[Hashable]) -> float:
     seen = unseen = 0
     for token in tokens:
@@ -247,13 +270,12 @@ def _log_ratio(current: float, reference: float) -> float:
 
 
 def added_rows(reference: pd.DataFrame, current: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The rows of ``current`` whose ``keys`` the reference lacks: what arrived since. A
-    source that was rewritten rather than grown (nothing of the reference left, or nothing
-    new) is compared whole."""
+    """The rows of ``current`` whose ``keys`` the reference lacks: what arrived since (all of
+    them for a source rewritten whole). With nothing new, the whole table is compared."""
     known = pd.MultiIndex.from_frame(reference[keys].astype(str))
     seen = pd.MultiIndex.from_frame(current[keys].astype(str)).isin(known)
     added = current.loc[~seen]
-    return current if added.empty or seen.sum() == 0 else added
+    return current if added.empty else added
 
 
 def _number(value: float) -> str:

@@ -63,7 +63,7 @@ class DriftReference:
     """The data new data is compared with: the current champion's, or a version the user
     accepted on purpose after it."""
 
-    label: str  # what it is, for the report ("forecasting-chicago v3's data 1a2b...")
+    label: str  # what it is, for the report ("<registered model> v3's data 1a2b...")
     file_md5: str
     path: Path  # its raw file, readable by the family's ``read_raw``
 

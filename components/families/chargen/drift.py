@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pandas as pd
 
-from components.core.drift import DriftStatistic, added_rows, share_shift, unseen_rise
+from components.core.drift import DriftStatistic, added_rows, share_shift, unseen_since_training
 
 # Character pairs sampled per side: enough for stable shares, bounded for a large corpus.
 MAX_PAIRS = 200_000
@@ -17,20 +15,12 @@ def corpus_drift(reference: pd.DataFrame, current: pd.DataFrame) -> list[DriftSt
     (against its own held-out text's), and the character-pair shares of the new text
     against the reference's."""
     added = added_rows(reference, current, ["document"])
-    trained = reference["split"] == "train"
     return [
-        unseen_rise(
-            "characters outside the champion's set",
-            _characters(reference.loc[trained, "text"]),
-            _characters(reference.loc[~trained, "text"]),
-            _characters(added["text"]),
+        unseen_since_training(
+            "characters outside the champion's set", reference, added, "text", str
         ),
         share_shift("character pairs", _pairs(reference["text"]), _pairs(added["text"])),
     ]
-
-
-def _characters(texts: pd.Series) -> Iterator[str]:
-    return (character for text in texts for character in str(text))
 
 
 def _pairs(texts: pd.Series) -> list[str]:

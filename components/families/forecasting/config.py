@@ -147,6 +147,14 @@ class ForecastRun(ResolvedRun):
         return "-".join(parts)
 
 
+class SeriesDriftConfig(DriftConfig):
+    """The drift check of a series: its thresholds, and how many periods it compares."""
+
+    # The newest periods compared when none are new (a source rewritten, not grown), and the
+    # reference's latest periods compared when it does not reach a year back.
+    recent: int = Field(90, ge=2)
+
+
 class ForecastingConfig(FamilyConfig[ForecastRun]):
     """Everything a forecasting flow needs."""
 
@@ -164,4 +172,4 @@ class ForecastingConfig(FamilyConfig[ForecastRun]):
     # alone (Chicago ridership 2014-2016, month after month against the same month a year
     # before): it warns late and blocks only disjoint data; level and scale carry the verdict
     # (normal months: at most 0.12 and 0.15; a tripled month: 1.2 and 1.1).
-    drift: DriftConfig = DriftConfig(distribution=DriftThreshold(warn=0.8, block=1.0))
+    drift: SeriesDriftConfig = SeriesDriftConfig(distribution=DriftThreshold(warn=0.8, block=1.0))

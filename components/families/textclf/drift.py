@@ -4,7 +4,6 @@ how long they are, and how many of their words the champion never read."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pandas as pd
 
@@ -13,7 +12,7 @@ from components.core.drift import (
     added_rows,
     distribution_shift,
     share_shift,
-    unseen_rise,
+    unseen_since_training,
 )
 
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -24,7 +23,6 @@ def text_drift(reference: pd.DataFrame, current: pd.DataFrame) -> list[DriftStat
     of the out-of-vocabulary rate: the share of the new texts' words that the reference's
     training texts lack, against that share for the reference's own held-out texts."""
     added = added_rows(reference, current, ["text"])
-    trained = reference["split"] == "train"
     return [
         share_shift("label shares", reference["label"], added["label"]),
         distribution_shift(
@@ -32,17 +30,8 @@ def text_drift(reference: pd.DataFrame, current: pd.DataFrame) -> list[DriftStat
             reference["text"].map(lambda text: len(_words(text))),
             added["text"].map(lambda text: len(_words(text))),
         ),
-        unseen_rise(
-            "out-of-vocabulary words",
-            _all_words(reference.loc[trained, "text"]),
-            _all_words(reference.loc[~trained, "text"]),
-            _all_words(added["text"]),
-        ),
+        unseen_since_training("out-of-vocabulary words", reference, added, "text", _words),
     ]
-
-
-def _all_words(texts: pd.Series) -> Iterator[str]:
-    return (word for text in texts for word in _words(text))
 
 
 def _words(text: str) -> list[str]:

@@ -3,11 +3,14 @@ are and which characters they use."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pandas as pd
 
-from components.core.drift import DriftStatistic, added_rows, distribution_shift, unseen_rise
+from components.core.drift import (
+    DriftStatistic,
+    added_rows,
+    distribution_shift,
+    unseen_since_training,
+)
 
 
 def pairs_drift(reference: pd.DataFrame, current: pd.DataFrame) -> list[DriftStatistic]:
@@ -15,21 +18,13 @@ def pairs_drift(reference: pd.DataFrame, current: pd.DataFrame) -> list[DriftSta
     of their source characters the reference's training sources lack (against its own
     held-out sources')."""
     added = added_rows(reference, current, ["source"])
-    trained = reference["split"] == "train"
     return [
         distribution_shift(
             "source length (characters)",
             reference["source"].str.len(),
             added["source"].str.len(),
         ),
-        unseen_rise(
-            "source characters outside the champion's set",
-            _characters(reference.loc[trained, "source"]),
-            _characters(reference.loc[~trained, "source"]),
-            _characters(added["source"]),
+        unseen_since_training(
+            "source characters outside the champion's set", reference, added, "source", str
         ),
     ]
-
-
-def _characters(texts: pd.Series) -> Iterator[str]:
-    return (character for text in texts for character in str(text))
