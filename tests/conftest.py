@@ -17,10 +17,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 @pytest.fixture(scope="session")
 def chicago() -> pd.DataFrame:
     """The real Chicago ridership table, as ingested."""
-    from components.families.forecasting.config import SeriesDataset
+    from components.families.forecasting.family import ForecastingFamily
     from components.families.forecasting.sources import load_series_table
 
-    return load_series_table(SeriesDataset())
+    return load_series_table(ForecastingFamily().load_config().dataset)
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.families.forecasting.tiny import chicago_document
+
 pytestmark = pytest.mark.slow
+
+CHICAGO = chicago_document()
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "infra" / "local" / "tracking-server.sh"
@@ -23,7 +27,8 @@ SEQPIPE = str(Path(sys.executable).with_name("seqpipe"))
 NAME = "forecasting-chicago"
 TINY = {
     "window": 28,
-    "split": {"train_start": "2013-01-01"},
+    "dataset": CHICAGO["dataset"],
+    "split": {**CHICAGO["split"], "train_start": "2013-01-01"},
     "models": [{"name": "naive_seasonal", "features": "univariate"}],
     "profiles": {"quick": {}},
 }

@@ -187,6 +187,20 @@ def field_errors(error: ValidationError) -> list[str]:
 SectionT = TypeVar("SectionT", bound="StrictModel")
 
 
+def named_after_source(data: Any, fallback: str | None) -> Any:
+    """A dataset section's raw keys with a ``name`` when they give none: the stem of its
+    ``path`` (a user's file or folder), else ``fallback`` (the packaged source's name).
+
+    A user's data must never borrow a packaged dataset's name: its models would be registered
+    as that dataset's challengers.
+    """
+    if not isinstance(data, Mapping) or data.get("name"):
+        return data
+    path = data.get("path")
+    name = Path(str(path)).stem if path else fallback
+    return {**data, "name": name.lower()} if name else data
+
+
 def user_path(path: Path | None, key: str) -> Path:
     """A user's file the config names (its validators require one for a file source).
 

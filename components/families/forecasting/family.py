@@ -48,14 +48,25 @@ class PreparedSeries(Prepared[ForecastingConfig]):
     seasonal_period: int
     positions: SplitPositions
 
-    def splits(self) -> Mapping[str, pd.DataFrame]:
+    def bounds(self) -> dict[str, tuple[int, int]]:
+        """Each part's first row and the row after its last."""
         positions = self.positions
-        bounds = {
+        return {
             "train": (positions.start, positions.train_end),
             "validation": (positions.train_end, positions.validation_end),
             "test": (positions.validation_end, positions.test_end),
         }
-        return {split: self.frame.iloc[low:high] for split, (low, high) in bounds.items()}
+
+    def splits(self) -> Mapping[str, pd.DataFrame]:
+        return {split: self.frame.iloc[low:high] for split, (low, high) in self.bounds().items()}
+
+    def split_dates(self) -> dict[str, str]:
+        """Each part's first and last date, as ``first..last``."""
+        dates = pd.to_datetime(self.frame[self.config.dataset.date_column])
+        return {
+            part: f"{dates.iloc[low].date()}..{dates.iloc[high - 1].date()}"
+            for part, (low, high) in self.bounds().items()
+        }
 
     def target(self) -> np.ndarray:
         """The series itself, in its own units."""
@@ -123,7 +134,9 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
             "dataset": config.dataset.model_dump(
                 mode="json", exclude={"frequency", "seasonal_period", "covariates"}
             ),
-            "split": config.split.model_dump(mode="json"),
+            "split": config.split.model_dump(mode="json", exclude_none=True),
+            # Where the split fell on this data: a relative split moves with each new period.
+            "split_dates": prepared.split_dates(),
             "unit": config.dataset.unit or config.dataset.target_column,  # of errors too
             "frequency": prepared.frequency,
             "seasonal_period": prepared.seasonal_period,
@@ -169,7 +182,11 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
             covariates=covariate_columns(frame, dataset),
             frequency=frequency,
             seasonal_period=infer_seasonal_period(frequency, dataset.seasonal_period),
-            positions=split_positions(frame[dataset.date_column], config.split),
+            positions=split_positions(
+                frame[dataset.date_column],
+                config.split,
+                minimum_periods=max((run.horizon for run in config.runs()), default=1),
+            ),
         )
 
     def unfit_runs(self, prepared: PreparedSeries, runs: list[ForecastRun]) -> dict[str, str]:

@@ -228,29 +228,57 @@ class SplitPositions:
             needed = max(horizon, window + horizon - history)
             raise UserError(
                 f"the {part} split has {periods} period(s) after {history} of history: too few "
-                f"for window {window} and horizon {horizon}, which need {needed}; move the "
-                "split dates, or shorten the window or the horizon"
+                f"for window {window} and horizon {horizon}, which need {needed}; lengthen "
+                "the split (split.validation_periods and split.test_periods, or its dates), "
+                "or shorten the window or the horizon"
             )
         return np.arange(low, high + 1)
 
 
-def split_positions(dates: pd.Series, split: SplitConfig) -> SplitPositions:
-    """Positions of the configured split dates in a sorted date column."""
+def split_positions(
+    dates: pd.Series, split: SplitConfig, minimum_periods: int = 1
+) -> SplitPositions:
+    """Where each part of the split ends in a sorted date column: at the configured dates, or
+    counted back from the series' end (at least ``minimum_periods`` per part by default).
+
+    Raises:
+        UserError: if a part would be empty, naming the split keys to change.
+    """
     index = pd.DatetimeIndex(pd.to_datetime(dates))
     start = (
         0 if split.train_start is None else int(index.searchsorted(pd.Timestamp(split.train_start)))
     )
-    train_end = int(index.searchsorted(pd.Timestamp(split.train_end), side="right"))
-    validation_end = int(index.searchsorted(pd.Timestamp(split.validation_end), side="right"))
-    test_end = (
-        len(index)
-        if split.test_end is None
-        else int(index.searchsorted(pd.Timestamp(split.test_end), side="right"))
-    )
+    if split.fixed:
+        train_end = int(index.searchsorted(pd.Timestamp(split.train_end), side="right"))
+        validation_end = int(index.searchsorted(pd.Timestamp(split.validation_end), side="right"))
+        test_end = (
+            len(index)
+            if split.test_end is None
+            else int(index.searchsorted(pd.Timestamp(split.test_end), side="right"))
+        )
+        keys = "split.train_start, split.train_end, split.validation_end and split.test_end"
+    else:
+        default = default_split_periods(index[start:], minimum_periods)
+        test_end = len(index)
+        validation_end = test_end - (split.test_periods or default)
+        train_end = validation_end - (split.validation_periods or default)
+        keys = "split.validation_periods and split.test_periods"
     positions = SplitPositions(start, train_end, validation_end, test_end)
     if not start < train_end < validation_end < test_end:
-        raise UserError(f"the split leaves an empty part on this series: {positions}")
+        raise UserError(
+            f"the split leaves an empty part on this series of {len(index) - start} period(s) "
+            f"(train, validation, test end at rows {train_end}, {validation_end}, "
+            f"{test_end}): change {keys}"
+        )
     return positions
+
+
+def default_split_periods(dates: pd.DatetimeIndex, minimum_periods: int = 1) -> int:
+    """Periods in a relative split's validation or test part when the config leaves them out:
+    the series' last year of periods, at most 15 % of them, so a short series still trains
+    on most of itself; never fewer than ``minimum_periods`` (the longest horizon)."""
+    last_year = int((dates > dates[-1] - pd.DateOffset(years=1)).sum())
+    return max(min(last_year, int(0.15 * len(dates))), minimum_periods, 1)
 
 
 def window_dataset(

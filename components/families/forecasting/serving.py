@@ -85,10 +85,15 @@ class ForecastingModel(FamilyModel):
         high = np.inf if spec.target_max is None else spec.target_max
         outside = np.flatnonzero(~np.isfinite(target) | (target < low) | (target > high))
         if outside.size:
+            bounds = [
+                f"at least {spec.target_min}" if spec.target_min is not None else "",
+                f"at most {spec.target_max}" if spec.target_max is not None else "",
+            ]
+            expected = " and ".join(bound for bound in bounds if bound) or "finite"
             raise bad_request(
-                f"history {spec.target_column!r} outside the configured range "
-                f"[{spec.target_min}, {spec.target_max}] at row(s) {outside[:10].tolist()}: "
-                f"{target.iloc[outside[:3]].tolist()}"
+                f"history {spec.target_column!r} must be {expected} (the model's "
+                f"dataset.target_min / dataset.target_max): not at row(s) "
+                f"{outside[:10].tolist()}: {target.iloc[outside[:3]].tolist()}"
             )
         expected = pd.date_range(
             history[spec.date_column].iloc[0],

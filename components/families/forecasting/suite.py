@@ -34,10 +34,16 @@ def series_suite(dataset: SeriesDataset, covariates: list[str]) -> list[Any]:
         gxe.ExpectColumnValuesToBeBetween(column=GAP_COLUMN, min_value=1, max_value=1),
         gxe.ExpectColumnValuesToBeInTypeList(column=target, type_list=NUMERIC_TYPES),
         gxe.ExpectColumnValuesToNotBeNull(column=target),
-        gxe.ExpectColumnValuesToBeBetween(
-            column=target, min_value=dataset.target_min, max_value=dataset.target_max
-        ),
     ]
+    if dataset.target_min is not None or dataset.target_max is not None:
+        expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=target,
+                min_value=dataset.target_min,
+                max_value=dataset.target_max,
+                meta={"setting": "dataset.target_min / dataset.target_max"},
+            )
+        )
     for name in covariates:
         expectations += [
             gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES),
@@ -45,11 +51,19 @@ def series_suite(dataset: SeriesDataset, covariates: list[str]) -> list[Any]:
         ]
     if dataset.start_date is not None:
         expectations.append(
-            gxe.ExpectColumnMinToBeBetween(column=date, max_value=_timestamp(dataset.start_date))
+            gxe.ExpectColumnMinToBeBetween(
+                column=date,
+                max_value=_timestamp(dataset.start_date),
+                meta={"setting": "dataset.start_date"},
+            )
         )
     if dataset.end_date is not None:
         expectations.append(
-            gxe.ExpectColumnMaxToBeBetween(column=date, min_value=_timestamp(dataset.end_date))
+            gxe.ExpectColumnMaxToBeBetween(
+                column=date,
+                min_value=_timestamp(dataset.end_date),
+                meta={"setting": "dataset.end_date"},
+            )
         )
     return expectations
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -13,6 +13,7 @@ from components.core.config import (
     ResolvedRun,
     StrictModel,
     TrainingConfig,
+    named_after_source,
 )
 
 ImageSource = Literal["digits", "npz", "png_folder", "mnist", "fashion_mnist"]
@@ -21,7 +22,9 @@ ImageSource = Literal["digits", "npz", "png_folder", "mnist", "fashion_mnist"]
 class DatasetConfig(StrictModel):
     """Where the images come from, their size and their split."""
 
-    name: str = "digits"  # registered models are autoencoder-<name> and generator-<name>
+    # Registered models are autoencoder-<name> and generator-<name>. Default: the file or
+    # folder's stem, or the packaged source's name.
+    name: str
     # digits: scikit-learn load_digits (8x8, shipped); npz: arrays `images` and `labels`;
     # png_folder: one subfolder of PNGs per label; mnist / fashion_mnist: local IDX files
     source: ImageSource = "digits"
@@ -35,6 +38,13 @@ class DatasetConfig(StrictModel):
     validation_fraction: float = Field(0.1, gt=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     split_seed: int = 42  # seeds the split (the draw or the hash) and the subsample
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        return named_after_source(
+            data, data.get("source", "digits") if isinstance(data, dict) else None
+        )
 
     @model_validator(mode="after")
     def _source_needs(self) -> DatasetConfig:
@@ -107,7 +117,7 @@ class ResolvedImageRun(ResolvedRun):
 class ImagesConfig(FamilyConfig[ResolvedImageRun]):
     """Everything an image flow needs."""
 
-    dataset: DatasetConfig = DatasetConfig()
+    dataset: DatasetConfig = Field(default_factory=lambda: DatasetConfig.model_validate({}))
     architecture: ImageArchitecture = ImageArchitecture()
     diffusion: DiffusionConfig = DiffusionConfig()
     training: ImageTrainingConfig = ImageTrainingConfig()

@@ -37,8 +37,8 @@ def formats(task: PairsTask) -> list[str]:
     return list(task.formats) if task.source == "dates" else [FILE_FORMAT]
 
 
-def pairs_suite(task: PairsTask) -> list[Any]:
-    """Expectations for a pairs table (``source, target, format, split``)."""
+def pairs_suite(task: PairsTask, name: str) -> list[Any]:
+    """Expectations for a pairs table (``source, target, format, split``) of task ``name``."""
     import great_expectations.expectations as gxe
 
     lengths = task.vectorizer
@@ -49,10 +49,16 @@ def pairs_suite(task: PairsTask) -> list[Any]:
         gxe.ExpectColumnValuesToNotBeNull(column="target"),
         # Longer sides would be cut: the model would learn and be scored on truncated pairs.
         gxe.ExpectColumnValuesToBeBetween(
-            column=SOURCE_TOKENS, min_value=1, max_value=lengths.source_length
+            column=SOURCE_TOKENS,
+            min_value=1,
+            max_value=lengths.source_length,
+            meta={"setting": f"tasks.{name}.vectorizer.source_length"},
         ),
         gxe.ExpectColumnValuesToBeBetween(
-            column=TARGET_TOKENS, min_value=1, max_value=lengths.target_length - 1
+            column=TARGET_TOKENS,
+            min_value=1,
+            max_value=lengths.target_length - 1,
+            meta={"setting": f"tasks.{name}.vectorizer.target_length"},
         ),
         gxe.ExpectColumnValuesToBeInSet(column="format", value_set=formats(task)),
         gxe.ExpectColumnValuesToBeInSet(column="split", value_set=list(SPLITS)),
@@ -68,10 +74,12 @@ def pairs_suite(task: PairsTask) -> list[Any]:
         ]
         expectations += [
             gxe.ExpectColumnMeanToBeBetween(
-                column=share_column(name, split), min_value=task.min_format_share, max_value=1
+                column=share_column(format_name, split),
+                min_value=task.min_format_share,
+                max_value=1,
             )
             for split in SPLITS
-            for name in task.formats
+            for format_name in task.formats
         ]
     return expectations
 
@@ -99,4 +107,4 @@ def validate_pairs_table(frame: pd.DataFrame, task: PairsTask, name: str) -> Val
                 checked[share_column(known, part)] = (
                     (format_name == known).astype("float64").where(split == part)
                 )
-    return validate_table(checked, pairs_suite(task), f"pairs-{name}")
+    return validate_table(checked, pairs_suite(task, name), f"pairs-{name}")

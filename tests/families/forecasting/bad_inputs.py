@@ -10,7 +10,8 @@ import pandas as pd
 FILE = "sales.csv"  # where each case writes, beside the config
 CONFIG = """\
 dataset: {name: sales, source: file, path: sales.csv, date_column: day,
-          target_column: sales, covariates: [price], target_max: 100}
+          target_column: sales, covariates: [price], target_min: 0,
+          target_max: 100}
 split: {train_end: 2020-01-31, validation_end: 2020-02-15, test_end: null}
 window: 7
 models: [{name: naive_seasonal}]
@@ -88,7 +89,11 @@ SUITE = {  # read, then stopped by the suite
     "NaN": (with_nan, r"not_be_null on column 'sales': 1 unexpected value\(s\).*rows \[7\]"),
     "wrong dtype": (with_wrong_dtype, r"in_type_list on column 'price'"),
     "duplicated keys": (with_duplicated_dates, r"be_unique on column 'day'.*2020-01-05"),
-    "out of range": (with_out_of_range, r"between on column 'sales'.*\[-3\.0\] at rows \[9\]"),
+    "out of range": (
+        with_out_of_range,
+        r"between on column 'sales'.*\[-3\.0\] at rows \[9\], expected between 0\.0 and 100\.0; "
+        r"to change the bounds, set dataset\.target_min / dataset\.target_max",
+    ),
     "truncated file": (truncated, r"not_be_null on column 'price'.*rows \[59\]"),
     "wrong schema": (with_wrong_schema, r"expect_column_to_exist on column 'sales'"),
     "gap in dates": (with_a_gap, r"periods_since_previous_date.*\[2\.0\]"),

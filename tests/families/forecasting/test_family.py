@@ -8,6 +8,7 @@ from components.core.contract import Task
 from components.core.versioning import DataVersion
 from components.families.forecasting.config import ForecastingConfig
 from components.families.forecasting.family import ForecastingFamily
+from tests.families.forecasting.tiny import chicago_document
 
 
 def test_a_split_too_short_for_a_run_is_reported_with_the_numbers(chicago: pd.DataFrame) -> None:
@@ -15,6 +16,7 @@ def test_a_split_too_short_for_a_run_is_reported_with_the_numbers(chicago: pd.Da
     config = ForecastingConfig.model_validate(
         {
             "window": 28,
+            "dataset": chicago_document()["dataset"],
             "split": {"train_end": "2001-05-31", "validation_end": "2001-06-14", "test_end": None},
             "models": [{"name": "naive_seasonal"}, {"name": "gru"}, {"name": "gru", "horizon": 20}],
         }

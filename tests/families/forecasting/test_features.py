@@ -7,8 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from components.families.forecasting.config import ForecastingConfig, SplitConfig
+from components.core.errors import UserError
+from components.families.forecasting.config import SplitConfig
+from components.families.forecasting.family import ForecastingFamily
 from components.families.forecasting.features import (
     HOLIDAY_DISTANCE_CAP,
     FeatureSpec,
@@ -21,20 +24,70 @@ from components.families.forecasting.features import (
     window_dataset,
 )
 
+PACKAGED = ForecastingFamily().load_config()
+
 
 def spec(horizon: int = 14, calendar: bool = True) -> FeatureSpec:
     return FeatureSpec("date", "ridership", ("temp",), horizon, "D", calendar, "US", "IL")
 
 
 def test_test_split_is_the_documented_606_days(chicago: pd.DataFrame) -> None:
-    positions = split_positions(chicago["date"], SplitConfig())
+    positions = split_positions(chicago["date"], PACKAGED.split)
     origins = positions.origins("test", horizon=1, window=56)
     first, last = chicago["date"].iloc[origins[0] + 1], chicago["date"].iloc[origins[-1] + 1]
     assert (str(first.date()), str(last.date()), len(origins)) == ("2015-01-01", "2016-08-28", 606)
 
 
+def test_relative_split_counts_back_from_the_series_end(chicago: pd.DataFrame) -> None:
+    split = SplitConfig(validation_periods=60, test_periods=30)
+    positions = split_positions(chicago["date"], split)
+    days = len(chicago)
+    assert (positions.train_end, positions.validation_end, positions.test_end) == (
+        days - 90,
+        days - 30,
+        days,
+    )
+
+
+def test_each_new_period_of_a_relative_split_is_trained_on(chicago: pd.DataFrame) -> None:
+    split = SplitConfig(validation_periods=60, test_periods=30)
+    before = split_positions(chicago["date"].iloc[:-31], split)
+    after = split_positions(chicago["date"], split)
+    assert after.train_end - before.train_end == 31
+    assert after.test_end - after.validation_end == before.test_end - before.validation_end == 30
+
+
+def test_default_split_is_the_last_year_at_most_15_percent_of_the_series() -> None:
+    air = pd.Series(pd.date_range("1949-01-01", periods=144, freq="MS"))
+    monthly = split_positions(air, SplitConfig())
+    assert (monthly.train_end, monthly.validation_end, monthly.test_end) == (120, 132, 144)
+    short = split_positions(air.iloc[:40], SplitConfig())  # 15 % of 40 months: 6
+    assert (short.train_end, short.validation_end) == (28, 34)
+    longest_horizon = split_positions(air.iloc[:40], SplitConfig(), minimum_periods=8)
+    assert (longest_horizon.train_end, longest_horizon.validation_end) == (24, 32)
+
+
+def test_a_split_of_dates_and_lengths_at_once_is_an_error() -> None:
+    with pytest.raises(
+        ValidationError, match=r"mixes fixed dates \['train_end', 'validation_end'\]"
+    ):
+        SplitConfig(train_end="2013-12-31", validation_end="2014-12-31", test_periods=30)
+    with pytest.raises(
+        ValidationError, match=r"needs both split\.train_end and split\.validation_end"
+    ):
+        SplitConfig(train_end="2013-12-31")
+
+
+def test_a_relative_split_longer_than_the_series_names_its_keys(chicago: pd.DataFrame) -> None:
+    split = SplitConfig(validation_periods=60, test_periods=60)
+    with pytest.raises(
+        UserError, match=r"of 100 period\(s\).*split\.validation_periods and split\.test_periods"
+    ):
+        split_positions(chicago["date"].iloc[:100], split)
+
+
 def test_origins_keep_every_target_inside_its_part(chicago: pd.DataFrame) -> None:
-    positions = split_positions(chicago["date"], SplitConfig())
+    positions = split_positions(chicago["date"], PACKAGED.split)
     for part, end in (("train", positions.train_end), ("validation", positions.validation_end)):
         origins = positions.origins(part, horizon=14, window=56)
         assert origins[-1] + 14 == end - 1
@@ -115,7 +168,7 @@ def test_frequency_and_season_are_inferred() -> None:
 
 
 def test_covariates_are_only_what_the_config_names(chicago: pd.DataFrame) -> None:
-    dataset = ForecastingConfig(models=[{"name": "lstm"}]).dataset
+    dataset = PACKAGED.dataset.model_copy(update={"covariates": None})
     assert covariate_columns(chicago, dataset) == []  # none unless asked for
     every = covariate_columns(chicago, dataset.model_copy(update={"covariates": "all"}))
     assert "ridership" not in every and "date" not in every

@@ -12,13 +12,16 @@ import yaml
 from mlflow import MlflowClient
 
 from components.core.validation import DataValidationError
+from tests.families.forecasting.tiny import chicago_document
 
 pytestmark = pytest.mark.slow
 
+CHICAGO = chicago_document()
 TINY = {
     "window": 28,
     "parallel_models": 2,
-    "split": {"train_start": "2011-01-01"},
+    "dataset": CHICAGO["dataset"],
+    "split": {**CHICAGO["split"], "train_start": "2011-01-01"},
     "architecture": {"units": 8, "layers": 1, "filters": 8},
     "training": {"epochs": 2, "patience": 1, "batch_size": 64, "max_train_batches": 8},
     "models": [
@@ -74,7 +77,7 @@ def test_every_run_records_data_version_commit_config_and_plots(trained) -> None
         assert run.data.tags["data.dvc_hash"] == dvc_hash
         assert run.data.tags["git.commit"]
         assert run.data.params["frequency"] == "D" and run.data.params["seasonal_period"] == "7"
-        assert run.data.params["unit"] == "ridership"  # no unit configured: the column's name
+        assert run.data.params["unit"] == "thousand riders"
         contexts = {
             tag.value
             for item in run.inputs.dataset_inputs
@@ -125,7 +128,7 @@ def test_the_leaderboard_says_which_unit_the_errors_are_in(trained) -> None:
 
     result = CliRunner().invoke(app, ["leaderboard", "forecasting"])
     assert result.exit_code == 0, result.output
-    assert "forecasting-chicago leaderboard (best test_mae first, in ridership)" in result.output
+    assert "leaderboard (best test_mae first, in thousand riders)" in result.output
 
 
 def test_the_champion_reproduces_from_its_data_version_and_config(trained) -> None:
@@ -171,7 +174,9 @@ def test_failed_validation_trains_nothing_and_keeps_the_champion(trained, chicag
     corrupted = corrupted.drop(index=200)
     path = workspace / "corrupted.csv"
     corrupted.to_csv(path, index=False)
-    config = write_config(workspace, dataset={"source": "file", "path": str(path)})
+    config = write_config(
+        workspace, dataset={**CHICAGO["dataset"], "source": "file", "path": str(path)}
+    )
     with pytest.raises(DataValidationError, match=r"ridership.*-1\.0"):
         pipeline_flow("forecasting", profile="quick", config_path=str(config))
     assert len(model_runs()) == before
@@ -230,6 +235,7 @@ def test_users_own_weekly_series_from_a_file(prefect_server, workspace, chicago)
         "forecasting-clarklake-weekly"
     }
     assert all(run.data.params["dataset.target_column"] == "riders" for run in runs)
+    assert all(run.data.params["unit"] == "riders" for run in runs)  # none set: the column's
     # The flow registers its pick only; every other run stays tracked, saying why.
     (version,) = MlflowClient().search_model_versions("name = 'forecasting-clarklake-weekly'")
     assert version.run_id in {run.info.run_id for run in runs}

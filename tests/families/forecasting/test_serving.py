@@ -83,7 +83,8 @@ def test_history_outside_the_target_range_is_named_with_its_rows(client) -> None
     response = invoke(client, frame)
     assert response.status_code == 400
     assert response.json()["message"].startswith(
-        "history 'ridership' outside the configured range [0.0, 60.0] at row(s) [3, 8]"
+        "history 'ridership' must be at least 0.0 and at most 60.0 (the model's "
+        "dataset.target_min / dataset.target_max): not at row(s) [3, 8]"
     )
 
 

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from components.core.validation import DataValidationError
-from components.families.forecasting.config import SeriesDataset
+from components.families.forecasting.family import ForecastingFamily
 from components.families.forecasting.features import covariate_columns
 from components.families.forecasting.suite import validate_series_table
 
-DATASET = SeriesDataset(covariates="all", start_date="2001-01-22", end_date="2016-08-28")
+DATASET = ForecastingFamily().load_config().dataset  # every column a covariate, dates bounded
 
 
 def check(frame: pd.DataFrame):

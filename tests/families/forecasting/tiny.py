@@ -22,6 +22,15 @@ ARCHITECTURE = {
 }
 
 
+def chicago_document(**dataset: object) -> dict:
+    """The packaged Chicago series and split as config keys, ``dataset`` keys overridden."""
+    packaged = ForecastingFamily().load_config()
+    return {
+        "dataset": {**packaged.dataset.model_dump(mode="json"), **dataset},
+        "split": packaged.split.model_dump(mode="json", exclude_none=True),
+    }
+
+
 def every_model_config() -> ForecastingConfig:
     """Every registered model, 2 days ahead, on the first 200 days of the real series."""
     family = ForecastingFamily()
@@ -30,7 +39,7 @@ def every_model_config() -> ForecastingConfig:
         {
             "window": 8,
             "horizon": 2,
-            "dataset": {"start_date": None, "end_date": None},
+            "dataset": chicago_document(start_date=None, end_date=None)["dataset"],
             "split": {"train_end": "2001-05-31", "validation_end": "2001-07-10", "test_end": None},
             "architecture": ARCHITECTURE,
             "training": TRAINING,
@@ -48,9 +57,11 @@ def prepared(config: ForecastingConfig) -> PreparedSeries:
 
 def flow_document() -> dict:
     """A config for the real flow: the baseline, a statistical and a neural model."""
+    chicago = chicago_document()
     document = {
         "window": 28,
-        "split": {"train_start": "2011-01-01"},
+        "dataset": chicago["dataset"],
+        "split": {**chicago["split"], "train_start": "2011-01-01"},
         "architecture": {"units": 8, "layers": 1, "filters": 8},
         "training": {"epochs": 2, "patience": 1, "batch_size": 64, "max_train_batches": 8},
         "parallel_models": 2,
