@@ -78,13 +78,12 @@ def ingest_task(family: str, task: Task[Any], workspace: Path) -> Incoming:
 def validate_task(task: Task[Any], incoming: Incoming, context: RunContext, key: str) -> str:
     family = get_family(context.family)
     frame = stages.read_raw(family, task, incoming.path, context.workspace)
-    report_dir = context.workspace / ".seqpipe" / "validation" / key
-    try:
-        return str(stages.validate(family, task, frame, report_dir))
-    finally:
-        report = report_dir / "validation.json"
-        if report.exists():  # attached whether the data passed or not
-            mlflow.MlflowClient().log_artifact(context.parent_run_id, str(report), "validation")
+    return str(stages.validate(family, task, frame, validation_dir(context, key)))
+
+
+def validation_dir(context: RunContext, key: str) -> Path:
+    """Where the suite's report of one validation (its cache key) is kept."""
+    return context.workspace / ".seqpipe" / "validation" / key
 
 
 @task(name="drift", cache_key_fn=by_key, persist_result=True)
@@ -262,6 +261,11 @@ def _validated(
         _reject(incoming, context, reason[:300], {"validation.json": error.report.to_json()})
         logger.error("%s: validation failed: no model is trained and no alias moves", task.name)
         raise
+    finally:
+        # Attached whether the data passed or not, and by a run whose validation was cached.
+        report = validation_dir(context, key) / "validation.json"
+        if report.exists():
+            mlflow.log_artifact(str(report), "validation")
     reference = stages.drift_reference(family, task, runs, context.workspace)
     drift_key = cache_key(
         "drift",

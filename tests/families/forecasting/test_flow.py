@@ -153,14 +153,23 @@ def model_runs_by_id() -> dict:
 def test_rerun_with_unchanged_data_and_config_is_cached(trained) -> None:
     from pipelines.flow import pipeline_flow
 
-    workspace, config, _, first_seconds, _ = trained
+    workspace, config, *_ = trained
     dvc_file = (workspace / "data.dvc").read_text()
     before = len(model_runs())
-    started = time.perf_counter()
     pipeline_flow("forecasting", profile="quick", config_path=str(config))
     assert len(model_runs()) == before  # nothing retrained, nothing re-logged
     assert (workspace / "data.dvc").read_text() == dvc_file  # re-ingest kept the DVC hash
-    assert time.perf_counter() - started < first_seconds
+    # The cached validation's report is still on the new pipeline run.
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("forecasting-chicago").experiment_id
+    (latest,) = client.search_runs(
+        [experiment],
+        "tags.`seqpipe.kind` = 'pipeline'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    artifacts = [item.path for item in client.list_artifacts(latest.info.run_id, "validation")]
+    assert artifacts == ["validation/validation.json"]
 
 
 def test_failed_validation_trains_nothing_and_keeps_the_champion(trained, chicago) -> None:
