@@ -263,9 +263,9 @@ def _validated(
         raise
     finally:
         # Attached whether the data passed or not, and by a run whose validation was cached.
-        report = validation_dir(context, key) / "validation.json"
-        if report.exists():
-            mlflow.log_artifact(str(report), "validation")
+        suite_report = validation_dir(context, key) / "validation.json"
+        if suite_report.exists():
+            mlflow.log_artifact(str(suite_report), "validation")
     reference = stages.drift_reference(family, task, runs, context.workspace)
     drift_key = cache_key(
         "drift",
