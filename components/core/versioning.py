@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from components.core.locks import exclusive
 
 DATA_DIR = "data"
 DEFAULT_REMOTE = "local"
+# What ``track_data`` last recorded in data.dvc: each file of data/ with its md5.
+TRACKED_STAMP = Path(".seqpipe") / "dvc-tracked.json"
 
 
 @dataclass(frozen=True)
@@ -71,17 +74,51 @@ def track_data(workspace: Path, raw_file: Path, push: bool = True) -> DataVersio
     """Record ``data/`` in ``data.dvc`` (and push it to the default remote); return its version.
 
     Flows of one workspace take turns here: DVC's set-up and its commits must not interleave.
+    When ``data/`` holds the very files this function last recorded (and pushed), DVC is not
+    run again: a run on unchanged data would otherwise spend seconds on its commands.
     """
     with exclusive(workspace, "dvc"):
-        ensure_dvc_repo(workspace)
-        _dvc(workspace, "add", "--quiet", DATA_DIR)
-        if push:
-            _dvc(workspace, "push", "--quiet", DATA_DIR + ".dvc")
+        files = _data_files(workspace)
+        stamp = workspace / TRACKED_STAMP
+        if not _recorded(workspace, stamp, files, push):
+            ensure_dvc_repo(workspace)
+            _dvc(workspace, "add", "--quiet", DATA_DIR)
+            if push:
+                _dvc(workspace, "push", "--quiet", DATA_DIR + ".dvc")
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            record = {"dvc_hash": read_dvc_hash(workspace), "pushed": push, "files": files}
+            stamp.write_text(json.dumps(record, indent=2))
         return DataVersion(
             dvc_hash=read_dvc_hash(workspace),
             file_md5=file_md5(raw_file),
             path=str(raw_file.relative_to(workspace)),
         )
+
+
+def _data_files(workspace: Path) -> dict[str, str]:
+    """Every file under ``data/`` and its md5."""
+    root = workspace / DATA_DIR
+    return {
+        str(path.relative_to(root)): file_md5(path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def _recorded(workspace: Path, stamp: Path, files: dict[str, str], push: bool) -> bool:
+    """Whether ``data.dvc`` already records ``files`` as the last ``track_data`` left them
+    (pushed too, when a push is asked for)."""
+    if not stamp.exists() or not (workspace / f"{DATA_DIR}.dvc").exists():
+        return False
+    try:
+        record = json.loads(stamp.read_text())
+        return (
+            record["files"] == files
+            and record["dvc_hash"] == read_dvc_hash(workspace)
+            and (record["pushed"] or not push)
+        )
+    except (ValueError, KeyError, TypeError, IndexError):
+        return False
 
 
 def read_dvc_hash(workspace: Path) -> str:

@@ -30,7 +30,12 @@ from components.families.forecasting.features import (
     split_positions,
     target_matrix,
 )
-from components.families.forecasting.models import NaiveSeasonal, forecaster_names, make_forecaster
+from components.families.forecasting.models import (
+    NaiveSeasonal,
+    forecaster_names,
+    make_forecaster,
+    specification,
+)
 from components.families.forecasting.serving import ForecastingModel
 from components.families.forecasting.sources import load_series_table, read_table_file
 from components.families.forecasting.suite import validate_series_table
@@ -91,7 +96,7 @@ class ForecastOutputs:
 def _specification(run: ForecastRun, window: int, seasonal_period: int) -> tuple[int, str]:
     """A run's forecaster as configured, untrained: the history it needs and its params
     (JSON), for the checks and params that come before training builds the real one."""
-    forecaster = make_forecaster(run, window, seasonal_period)
+    forecaster = specification(run, window, seasonal_period)
     return forecaster.min_history, json.dumps(forecaster.describe())
 
 

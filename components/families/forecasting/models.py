@@ -1,6 +1,6 @@
 """Forecasting models by name: the naive seasonal and statsmodels forecasters, gradient
 boosting, the SARIMA order search and the networks of ``networks.KERAS_BUILDERS`` (Keras
-loaded only when one is listed or built), all behind one fit/predict shape."""
+loaded only when one is built), all behind one fit/predict shape."""
 
 from __future__ import annotations
 
@@ -73,11 +73,59 @@ FORECASTERS: dict[str, Callable[[ForecastRun, int, int], Forecaster]] = {
 }
 
 
+# The names of ``networks.KERAS_BUILDERS``: a config is checked without loading Keras (seconds
+# of every run, one on unchanged data included, that trains nothing).
+NETWORK_NAMES = (
+    "bn_rnn",
+    "conv_gru",
+    "deep_rnn",
+    "gru",
+    "linear",
+    "ln_rnn",
+    "lstm",
+    "simple_rnn",
+    "wavenet",
+)
+
+
 def forecaster_names() -> list[str]:
     """Every forecasting model's name, the networks' included."""
-    from components.families.forecasting.networks import KERAS_BUILDERS
+    return sorted([*FORECASTERS, *NETWORK_NAMES])
 
-    return sorted([*FORECASTERS, *KERAS_BUILDERS])
+
+class NetworkSpecification:
+    """A network as configured, before Keras builds it: the history it needs and the
+    specification its run logs (``networks.KerasForecaster`` is one, with its model)."""
+
+    def __init__(self, name: str, run: ForecastRun, window: int, output: str | None = None):
+        if name not in NETWORK_NAMES:
+            raise ValueError(f"unknown Keras model {name!r}; valid names: {list(NETWORK_NAMES)}")
+        self.name = name
+        self.run = run
+        self.window = window
+        self.horizon = run.horizon
+        self.output = output or run.output
+        self.min_history = window
+
+    def describe(self) -> dict[str, Any]:
+        """The specification, as logged on the run."""
+        return {
+            "window": self.window,
+            "output": self.output,
+            # Other kinds' settings (orders, trees) share the section; a network has none.
+            "architecture": self.run.architecture.model_dump(
+                mode="json", exclude={"order", "seasonal_order", "lags", "boosting"}
+            ),
+            "training": self.run.training.model_dump(mode="json"),
+        }
+
+
+def specification(run: ForecastRun, window: int, seasonal_period: int) -> Any:
+    """A run's forecaster as configured, untrained (a network's without loading Keras): what
+    the checks and params before training read (``min_history``, ``describe()``)."""
+    if run.name in NETWORK_NAMES:
+        return NetworkSpecification(run.name, run, window)
+    return make_forecaster(run, window, seasonal_period)
 
 
 def make_forecaster(run: ForecastRun, window: int, seasonal_period: int) -> Forecaster:

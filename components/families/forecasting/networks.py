@@ -15,6 +15,7 @@ from components.core.persistence import read_settings, write_manifest
 from components.core.training import fit_model, make_loss, make_optimizer, seed_everything
 from components.families.forecasting.config import Architecture, ForecastRun
 from components.families.forecasting.features import SplitPositions, window_dataset
+from components.families.forecasting.models import NetworkSpecification
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ KERAS_BUILDERS: dict[str, Builder] = {
 }
 
 
-class KerasForecaster:
+class KerasForecaster(NetworkSpecification):
     """A Keras model built by name from the registry, fitted on windows of the series."""
 
     def __init__(
@@ -210,25 +211,8 @@ class KerasForecaster:
     ) -> None:
         if name not in KERAS_BUILDERS:
             raise ValueError(f"unknown Keras model {name!r}; valid names: {sorted(KERAS_BUILDERS)}")
-        self.name = name
-        self.run = run
-        self.window = window
-        self.horizon = run.horizon
-        self.output = output or run.output
+        super().__init__(name, run, window, output)
         self.model_ = model
-        self.min_history = window
-
-    def describe(self) -> dict[str, Any]:
-        """The specification, as logged on the run."""
-        return {
-            "window": self.window,
-            "output": self.output,
-            # Other kinds' settings (orders, trees) share the section; a network has none.
-            "architecture": self.run.architecture.model_dump(
-                mode="json", exclude={"order", "seasonal_order", "lags", "boosting"}
-            ),
-            "training": self.run.training.model_dump(mode="json"),
-        }
 
     def build(self, features: np.ndarray, positions: SplitPositions) -> keras.Model:
         """Build the network with scaling statistics of the training split only."""

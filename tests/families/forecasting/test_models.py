@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,6 +30,7 @@ from components.families.forecasting.models import (
     StateSpaceForecaster,
     forecaster_names,
     make_forecaster,
+    specification,
 )
 from components.families.forecasting.networks import KERAS_BUILDERS, KerasForecaster
 
@@ -151,6 +157,34 @@ def test_unknown_model_lists_valid_names() -> None:
 def test_every_network_name_has_its_builder() -> None:
     assert {*KERAS_BUILDERS, *FORECASTERS} == set(forecaster_names())
     assert all(callable(builder) for builder in KERAS_BUILDERS.values())
+
+
+def test_a_config_is_checked_without_loading_keras() -> None:
+    # What a flow reads of its runs before any trains: a run on unchanged data trains none.
+    check = """
+import sys
+from components.families import get_family
+from components.families.forecasting.models import specification
+config = get_family("forecasting").load_config(None, "quick")
+assert all(specification(run, config.window, 7).min_history for run in config.runs())
+assert "keras" not in sys.modules and "tensorflow" not in sys.modules
+"""
+    root = Path(__file__).resolve().parents[3]
+    path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])
+    subprocess.run(
+        [sys.executable, "-c", check], check=True, cwd=root, env=os.environ | {"PYTHONPATH": path}
+    )
+
+
+def test_a_network_is_described_as_before_keras_builds_it() -> None:
+    for name in KERAS_BUILDERS:
+        run = run_of(name)
+        built = KerasForecaster(name, run, WINDOW)
+        described = specification(run, WINDOW, 7)
+        assert (described.min_history, described.describe()) == (
+            built.min_history,
+            built.describe(),
+        )
 
 
 def test_every_registered_name_makes_a_forecaster() -> None:
