@@ -108,8 +108,10 @@ def test_two_flows_at_once_end_with_one_champion_that_serves_from_the_server(
     client = MlflowClient()
     versions = client.search_model_versions(f"name = '{NAME}'")
     decisions = sorted(version.tags.get("gate.decision", "") for version in versions)
-    # Each flow registered its own run; the gate promoted one and kept the other.
-    assert [decision.split(":")[0] for decision in decisions] == ["kept", "promoted"], decisions
+    # One version is promoted. The same data version is gated once: a flow that registers
+    # after the other has recorded its decision registers nothing; one racing it is kept.
+    kinds = [decision.split(":")[0] for decision in decisions]
+    assert kinds in (["promoted"], ["kept", "promoted"]), decisions
     champion = client.get_model_version_by_alias(NAME, "champion")
     assert champion.tags["gate.decision"].startswith("promoted")
     # Artifacts live behind the tracking server, not on a client's disk.

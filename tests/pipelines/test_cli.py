@@ -55,7 +55,8 @@ def test_rollback_without_a_previous_champion_is_an_error(workspace) -> None:
 def test_a_config_error_stops_before_any_work_in_a_few_lines(workspace) -> None:
     config = workspace / "typo.yaml"
     config.write_text(
-        "windw: 3\ndataset: {frequency: fortnightly}\n"
+        "windw: 3\n"
+        "dataset: {path: s.csv, date_column: d, target_column: y, frequency: fortnightly}\n"
         "models: [{name: gru}]\nprofiles: {quick: {}}\n"
     )
     result = seqpipe("run", "forecasting", "--config", str(config))
