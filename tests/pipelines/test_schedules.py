@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.request import Request, urlopen
 
 import pytest
 import yaml
 
+from bench.services import api, free_port
 from tests.families.forecasting.tiny import chicago_document
 
 pytestmark = pytest.mark.slow
@@ -23,23 +21,6 @@ pytestmark = pytest.mark.slow
 CHICAGO = chicago_document()
 
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def api(url: str, path: str, body: dict | None = None):
-    request = Request(
-        f"{url}{path}",
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Content-Type": "application/json"},
-        method="POST" if body is not None else "GET",
-    )
-    with urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
 
 
 def wait_for(check, timeout: float, what: str):
