@@ -127,12 +127,12 @@ class EpochMetrics(keras.callbacks.Callback):
             return
         metrics = {f"{self.prefix}{name}": float(value) for name, value in logs.items()}
         if self._logged_steps is None:
-            self._logged_steps = set()
-            if epoch > 0:  # resumed: the epoch before the interruption may be logged already
-                history = mlflow.MlflowClient().get_metric_history(
-                    run.info.run_id, next(iter(metrics))
-                )
-                self._logged_steps = {point.step for point in history}
+            # A resumed run may hold epochs logged but never committed, the first one
+            # included (killed between its log and its save), so look even at epoch 0.
+            history = mlflow.MlflowClient().get_metric_history(
+                run.info.run_id, next(iter(metrics))
+            )
+            self._logged_steps = {point.step for point in history}
         if epoch not in self._logged_steps:
             mlflow.log_metrics(metrics, step=epoch)
 
