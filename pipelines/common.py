@@ -60,6 +60,13 @@ def by_key(context: Any, parameters: dict[str, Any]) -> str:
     return parameters["key"]
 
 
+def by_key_and_run(context: Any, parameters: dict[str, Any]) -> str:
+    """Prefect cache-key function of a stage on one trained run (``run_id``, resolved from the
+    training's future): a flow that trained its own run, racing another flow on the same data,
+    evaluates that run rather than reading back the other flow's scores."""
+    return cache_key(parameters["key"], parameters["run_id"])
+
+
 @contextmanager
 def pipeline_run(
     family: Family, config: FamilyConfig, task: str, workspace: Path, run_name: str = ""

@@ -29,7 +29,15 @@ from components.core.registry import Candidate, GateDecision
 from components.core.validation import DataValidationError
 from components.core.versioning import DataVersion
 from components.families import get_family
-from pipelines.common import PROJECT_DIR, RunContext, by_key, cache_key, pipeline_run, workspace_dir
+from pipelines.common import (
+    PROJECT_DIR,
+    RunContext,
+    by_key,
+    by_key_and_run,
+    cache_key,
+    pipeline_run,
+    workspace_dir,
+)
 
 
 class ModelsFailed(RuntimeError):
@@ -159,7 +167,7 @@ def _train(
 
 @task(
     name="evaluate",
-    cache_key_fn=by_key,
+    cache_key_fn=by_key_and_run,
     persist_result=True,
     task_run_name="evaluate-{prepared.task.name}-{run.key}",
 )

@@ -85,14 +85,24 @@ def ensure_experiment(name: str, workspace: Path, tags: dict[str, str] | None = 
     """The id of experiment ``name``, created with the workspace artifact root if missing;
     tagged as a model-development experiment with ``tags`` (e.g. its family)."""
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS, ErrorCode
 
     client = MlflowClient()
     wanted = EXPERIMENT_KIND | (tags or {})
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
-        return client.create_experiment(
-            name, artifact_location=artifact_root(workspace), tags=wanted
-        )
+        try:
+            return client.create_experiment(
+                name, artifact_location=artifact_root(workspace), tags=wanted
+            )
+        except MlflowException as error:
+            # Two flows starting at once on one store: the other one created it first.
+            if error.error_code != ErrorCode.Name(RESOURCE_ALREADY_EXISTS):
+                raise
+            experiment = client.get_experiment_by_name(name)
+            if experiment is None:
+                raise
     for key, value in wanted.items():
         if experiment.tags.get(key) != value:
             client.set_experiment_tag(experiment.experiment_id, key, value)

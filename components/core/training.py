@@ -129,9 +129,7 @@ class EpochMetrics(keras.callbacks.Callback):
         if self._logged_steps is None:
             # A resumed run may hold epochs logged but never committed, the first one
             # included (killed between its log and its save), so look even at epoch 0.
-            history = mlflow.MlflowClient().get_metric_history(
-                run.info.run_id, next(iter(metrics))
-            )
+            history = mlflow.MlflowClient().get_metric_history(run.info.run_id, next(iter(metrics)))
             self._logged_steps = {point.step for point in history}
         if epoch not in self._logged_steps:
             mlflow.log_metrics(metrics, step=epoch)
