@@ -32,7 +32,7 @@ demo: setup ## the main job: every family, quick profile, then the leaderboard
 
 # Two workers, one per core; each test module stays on one worker, with its module fixtures.
 test: setup $(KUBEFLOW_STAMP) lint typecheck ## lint and type-check, then the whole test suite
-	$(UV) run --frozen pytest -n 2 --dist loadfile
+	$(UV) run --frozen pytest -n 2 --dist loadfile --durations=30
 
 test-fast: setup ## unit tests only (no training flows)
 	$(UV) run --frozen pytest -n 2 --dist loadfile -m "not slow"
