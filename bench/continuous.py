@@ -226,7 +226,7 @@ class Client:
         self.http.close()
 
     def version(self) -> str:
-        response = self.http.get("/version")
+        response = self.http.get("/version", headers={"accept": "application/json"})
         response.raise_for_status()
         return response.json()["version"]
 

@@ -121,7 +121,8 @@ def test_kustomization_lists_files_that_exist() -> None:
 
 
 def test_the_model_server_probes_are_endpoints_of_the_server() -> None:
-    from pipelines.model_server import AliasFollower, create_app
+    from pipelines.alias_follower import AliasFollower
+    from pipelines.model_server import create_app
 
     routes = {route.path for route in create_app(AliasFollower("any", "champion")).routes}
     (deployment,) = [

@@ -33,6 +33,8 @@ TINY = {
     "profiles": {"quick": {}},
 }
 
+JSON = {"accept": "application/json"}  # /version answers the lineage as JSON
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -71,7 +73,8 @@ def test_two_flows_at_once_end_with_one_champion_that_serves_from_the_server(
     from mlflow import MlflowClient
 
     from components.core.lineage import lineage
-    from pipelines.model_server import AliasFollower, create_app
+    from pipelines.alias_follower import AliasFollower
+    from pipelines.model_server import create_app
 
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(TINY))
@@ -124,5 +127,5 @@ def test_two_flows_at_once_end_with_one_champion_that_serves_from_the_server(
     body = json.loads(mlflow.models.Model.load(local).get_serving_input(local))
     response = http.post("/predict", json=body)
     assert response.status_code == 200, response.text
-    assert http.get("/version").json()["version"] == str(champion.version)
+    assert http.get("/version", headers=JSON).json()["version"] == str(champion.version)
     assert lineage(f"{NAME}@champion").data_version.endswith(".dir")

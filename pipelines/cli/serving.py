@@ -39,8 +39,21 @@ def serve(
         ),
     ] = None,
     max_request_bytes: Annotated[
-        int, typer.Option(help="Larger request bodies get HTTP 413.")
+        int, typer.Option(help="Larger request bodies get HTTP 413.", min=1)
     ] = 1_000_000,
+    max_response_bytes: Annotated[
+        int, typer.Option(help="Larger answers are not sent: HTTP 413 naming the size.", min=1)
+    ] = 20_000_000,
+    timeout_seconds: Annotated[
+        float, typer.Option(help="A prediction not answered by then gets HTTP 504.", min=0.001)
+    ] = 60.0,
+    max_concurrency: Annotated[
+        int,
+        typer.Option(
+            help="Predictions run at once; more wait for a slot until the timeout (then 503).",
+            min=1,
+        ),
+    ] = 4,
     poll_seconds: Annotated[
         float, typer.Option(help="How often to check whether the alias moved.")
     ] = 10.0,
@@ -48,8 +61,9 @@ def serve(
 ) -> None:
     """Serve models:/MODEL_NAME@ALIAS over HTTP, following the alias without a restart.
 
-    Endpoints: POST /predict (MLflow's scoring JSON), GET /health, /ready, /version, and the
-    OpenAPI description at /docs and /openapi.json. Every prediction is appended to the
+    Endpoints: MLflow's scoring protocol (POST /invocations with JSON, CSV or Parquet, GET
+    /ping, /version), GET /health (liveness), /ready (readiness), /metrics (Prometheus), and
+    the OpenAPI description at /docs and /openapi.json. Every prediction is appended to the
     prediction log (PREDICTION_LOG/MODEL_NAME/YYYY-MM-DD.jsonl), read by `seqpipe monitor`.
     """
     quiet_libraries()
@@ -63,12 +77,14 @@ def serve(
             f"{registered or 'none (run `seqpipe run all` first)'}"
         )
     from components.core.prediction_log import PredictionLog
+    from pipelines.model_server import ServingLimits
     from pipelines.model_server import serve as serve_model
 
     log = PredictionLog(prediction_log_dir(prediction_log))
     console.print(f"logging predictions under {log.directory / model_name}")
     # An empty token (an unset variable in a compose file) means no token.
-    serve_model(model_name, alias, host, port, token or None, max_request_bytes, poll_seconds, log)
+    limits = ServingLimits(max_request_bytes, max_response_bytes, timeout_seconds, max_concurrency)
+    serve_model(model_name, alias, host, port, token or None, limits, poll_seconds, log)
 
 
 def predict(

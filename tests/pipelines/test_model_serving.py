@@ -19,9 +19,12 @@ from mlflow import MlflowClient
 
 from components.core.prediction_log import PredictionLog, read_records
 from components.core.serving import bad_request
-from pipelines.model_server import AliasFollower, create_app
+from pipelines.alias_follower import AliasFollower
+from pipelines.model_server import ServingLimits, create_app
 
 NAME = "textlength-demo"
+SMALL_BODIES = ServingLimits(max_request_bytes=2_000)
+JSON = {"accept": "application/json"}  # /version answers the lineage as JSON
 
 
 class TextLength(mlflow.pyfunc.PythonModel):
@@ -79,14 +82,15 @@ def two_versions(registry) -> tuple[str, str]:
 def client(two_versions) -> TestClient:
     follower = AliasFollower(NAME, "champion", poll_seconds=60)
     follower.refresh()
-    return TestClient(create_app(follower, token=None, max_request_bytes=2_000))
+    return TestClient(create_app(follower, token=None, limits=SMALL_BODIES))
 
 
 def logged_client(log: PredictionLog) -> TestClient:
     """A server of the champion that appends its predictions to ``log``."""
     follower = AliasFollower(NAME, "champion", poll_seconds=60)
-    follower.refresh()
-    return TestClient(create_app(follower, max_request_bytes=2_000, prediction_log=log))
+    app = create_app(follower, limits=SMALL_BODIES, prediction_log=log)
+    follower.refresh()  # after the app exists, so its metrics hear of the load
+    return TestClient(app)
 
 
 def log_lines(directory: Path) -> list[str]:
@@ -101,13 +105,14 @@ def test_predict_health_ready_version_and_openapi(client: TestClient, two_versio
     first, _ = two_versions
     assert client.get("/health").json() == {"status": "ok"}
     assert client.get("/ready").json()["ready"] is True
-    version = client.get("/version").json()
+    version = client.get("/version", headers=JSON).json()
     assert version["version"] == str(first) and version["data_version"] == "hash-a"
+    assert version["stale"] is False
     response = client.post("/predict", json={"inputs": ["abc", "hello"], "params": {"scale": 2}})
     assert response.status_code == 200, response.text
     assert response.json()["predictions"] == [{"length": 6.0}, {"length": 10.0}]
     assert response.headers["X-Model-Version"] == str(first)
-    assert "/predict" in client.get("/openapi.json").json()["paths"]
+    assert "/invocations" in client.get("/openapi.json").json()["paths"]
 
 
 @pytest.mark.parametrize(
@@ -141,7 +146,7 @@ def test_bodies_over_the_limit_get_413_and_malformed_json_a_4xx(client: TestClie
     response = client.post(
         "/predict", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert response.status_code == 422 and "JSON" in response.json()["message"]
+    assert response.status_code == 400 and "not valid JSON" in response.json()["message"]
 
 
 def test_a_token_guards_predict_and_version_but_not_the_probes(two_versions) -> None:
@@ -399,3 +404,148 @@ def test_batch_prediction_appends_its_rows_to_the_prediction_log(
     assert {record["request_id"] for record in records} == {request_id}
     lengths = [row["length"] for record in records for row in record["outputs"]]
     assert lengths == [float(len(text)) for text in texts]
+
+
+class GatedFollower(AliasFollower):
+    """A follower whose loads wait until the test lets them finish, as a slow model's do."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gate = threading.Event()
+
+    def _load(self, version: str):
+        self.gate.wait(timeout=60)
+        return super()._load(version)
+
+
+def test_the_probes_answer_while_the_first_version_loads(two_versions) -> None:
+    follower = GatedFollower(NAME, "champion", poll_seconds=60)
+    client = TestClient(create_app(follower))
+    follower.start()
+    try:
+        deadline = time.monotonic() + 30
+        while follower.status().loading is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.get("/health").status_code == 200
+        for probe in ("/ready", "/ping"):
+            response = client.get(probe)
+            assert response.status_code == 503 and "loading" in response.json()["message"]
+        assert client.post("/invocations", json={"inputs": ["abc"]}).status_code == 503
+        follower.gate.set()
+        while follower.served is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert client.get("/ping").status_code == 200 and client.get("/ping").text == "\n"
+        assert client.get("/ready").json() == {"ready": True, "version": str(two_versions[0])}
+    finally:
+        follower.gate.set()
+        follower.stop()
+
+
+def test_a_version_that_cannot_load_leaves_the_last_one_serving_marked_stale(
+    two_versions, tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = str(two_versions[0])
+    broken = MlflowClient().create_model_version(NAME, source=str(tmp_path / "gone")).version
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    client = TestClient(create_app(follower))
+    MlflowClient().set_registered_model_alias(NAME, "champion", broken)
+    with caplog.at_level("INFO", logger="seqpipe.serve"):
+        assert follower.refresh() is False
+        assert follower.refresh() is False  # not loaded again on every poll
+    (line,) = [record.getMessage() for record in caplog.records]
+    assert f"version {broken} failed to load" in line and f"still serving version {first}" in line
+    ready = client.get("/ready").json()
+    assert ready["ready"] is True and ready["stale"] is True
+    assert ready["version"] == first and ready["failed_version"] == str(broken)
+    version = client.get("/version", headers=JSON).json()
+    assert version["stale"] is True and version["failed_version"] == str(broken)
+    assert "failed to load" in version["problem"]
+    answer = client.post("/invocations", json={"inputs": ["still here"]})
+    assert answer.status_code == 200 and answer.headers["X-Model-Version"] == first
+    failures = metric_samples(client, "seqpipe_serve_model_load_failures_total")
+    assert failures == {(): 1.0}
+    MlflowClient().set_registered_model_alias(NAME, "champion", first)
+    follower.refresh()
+    assert "stale" not in client.get("/ready").json()
+    MlflowClient().delete_model_version(NAME, broken)
+
+
+def test_a_deleted_alias_marks_the_served_version_stale(two_versions) -> None:
+    MlflowClient().set_registered_model_alias(NAME, "staging", two_versions[1])
+    follower = AliasFollower(NAME, "staging", poll_seconds=60)
+    follower.refresh()
+    client = TestClient(create_app(follower))
+    MlflowClient().delete_registered_model_alias(NAME, "staging")
+    follower.refresh()
+    ready = client.get("/ready").json()
+    assert ready["stale"] is True and ready["failed_version"] is None
+    assert "staging" in ready["problem"]
+
+
+def metric_samples(client: TestClient, name: str) -> dict[tuple, float]:
+    """The samples of one metric family in ``/metrics``, by their label values."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return {
+        tuple(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == name
+    }
+
+
+def test_metrics_count_requests_loads_and_log_writes(two_versions, tmp_path) -> None:
+    first = str(two_versions[0])
+    client = logged_client(PredictionLog(tmp_path))
+    for _ in range(3):
+        assert client.post("/invocations", json={"inputs": ["abc"]}).status_code == 200
+    assert client.post("/invocations", json={"inputs": ["1234"]}).status_code == 400
+    assert client.get("/no-such-page").status_code == 404
+    requests = metric_samples(client, "seqpipe_serve_requests_total")
+    labels = {"route": "/invocations", "method": "POST", "model_version": first}
+    assert requests[tuple(sorted((labels | {"status": "200"}).items()))] == 3
+    assert requests[tuple(sorted((labels | {"status": "400", "model_version": ""}).items()))] == 1
+    assert any(dict(key)["route"] == "other" for key in requests)
+    latency = metric_samples(client, "seqpipe_serve_request_duration_seconds_count")
+    assert latency[(("route", "/invocations"),)] == 4
+    assert metric_samples(client, "seqpipe_serve_requests_in_flight") == {(): 1.0}  # /metrics
+    loads = metric_samples(client, "seqpipe_serve_model_load_duration_seconds_count")
+    assert loads == {(("outcome", "loaded"),): 1.0}
+    info = metric_samples(client, "seqpipe_serve_model_info")
+    assert info == {
+        (
+            ("alias", "champion"),
+            ("registered_model", NAME),
+            ("stale", "False"),
+            ("version", first),
+        ): 1
+    }
+    writes = metric_samples(client, "seqpipe_serve_prediction_log_writes_total")
+    assert writes == {(("outcome", "written"),): 3.0, (("outcome", "failed"),): 0.0}
+
+
+def test_a_chunked_body_over_the_limit_gets_413_and_a_large_answer_is_not_sent(
+    two_versions,
+) -> None:
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    client = TestClient(
+        create_app(follower, limits=ServingLimits(max_request_bytes=2_000, max_response_bytes=200))
+    )
+
+    def chunks():  # no Content-Length: the size is known only while reading
+        yield b'{"inputs": ["'
+        for _ in range(10):
+            yield b"a" * 500
+        yield b'"]}'
+
+    response = client.post(
+        "/invocations", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413 and "2000 bytes" in response.json()["message"]
+    many = client.post("/invocations", json={"inputs": ["abc"] * 40})
+    assert many.status_code == 413 and "--max-response-bytes" in many.json()["message"]
+    assert client.post("/invocations", json={"inputs": ["abc"]}).status_code == 200

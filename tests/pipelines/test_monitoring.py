@@ -19,8 +19,9 @@ from components.families.forecasting.family import ForecastingFamily
 from components.families.forecasting.features import FeatureSpec
 from components.families.forecasting.models import NaiveSeasonal
 from components.families.forecasting.serving import ForecastingModel
+from pipelines.alias_follower import AliasFollower
 from pipelines.cli import app
-from pipelines.model_server import AliasFollower, create_app
+from pipelines.model_server import create_app
 from pipelines.monitor import DEGRADED_EXIT_CODE
 
 FORECASTER = "forecasting-chicago"

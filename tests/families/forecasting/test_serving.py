@@ -20,7 +20,8 @@ def client(mlflow_store: str):
     from fastapi.testclient import TestClient
 
     from components.families.forecasting.serving import ForecastingModel
-    from pipelines.model_server import AliasFollower, create_app
+    from pipelines.alias_follower import AliasFollower
+    from pipelines.model_server import create_app
 
     example = history(21)
     with mlflow.start_run():

@@ -97,7 +97,8 @@ def test_pyfunc_rejects_empty_or_non_text_input_with_a_clear_message(served, cas
 def client(served):
     from fastapi.testclient import TestClient
 
-    from pipelines.model_server import AliasFollower, create_app
+    from pipelines.alias_follower import AliasFollower
+    from pipelines.model_server import create_app
 
     follower = AliasFollower("textclf-test", "champion")
     follower.refresh()
