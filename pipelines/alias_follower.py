@@ -14,6 +14,7 @@ after ``retry_failed_seconds`` (in case the failure was the network's).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 
 import mlflow
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model
 
 from components.core.serving_checks import short_reason
 
@@ -45,6 +47,8 @@ class ServedModel:
     model_name: str | None  # the family's model (e.g. gru, sarima)
     loaded_at: str
     model: Any = field(repr=False)  # mlflow.pyfunc.PyFuncModel
+    # The request MLflow saved beside the model (its input example in the scoring protocol).
+    serving_example: dict[str, Any] | None = field(default=None, repr=False)
 
     def describe(self) -> dict[str, Any]:
         """The served version's lineage, as the version endpoint answers it."""
@@ -189,7 +193,10 @@ class AliasFollower:
 
     def _load(self, version: str) -> ServedModel:
         client = mlflow.MlflowClient()
-        model = mlflow.pyfunc.load_model(f"models:/{self.name}/{version}")
+        # Downloaded once, then loaded from disk: the same files give the serving example.
+        local = mlflow.artifacts.download_artifacts(f"models:/{self.name}/{version}")
+        model = mlflow.pyfunc.load_model(local)
+        example = Model.load(local).get_serving_input(local)
         registered = client.get_model_version(self.name, version)
         tags = client.get_run(registered.run_id).data.tags if registered.run_id else {}
         return ServedModel(
@@ -202,6 +209,7 @@ class AliasFollower:
             model_name=tags.get("seqpipe.model"),
             loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
             model=model,
+            serving_example=json.loads(example) if example else None,
         )
 
     def _fail(self, version: str | None, reason: str, seconds: float) -> None:

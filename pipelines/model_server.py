@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import mlflow
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mlflow.exceptions import MlflowException
@@ -31,6 +32,7 @@ from pydantic import BaseModel, ConfigDict
 from components.core.prediction_log import Prediction, PredictionLog
 from components.core.serving_checks import short_reason
 from pipelines.alias_follower import DEFAULT_POLL_SECONDS, AliasFollower, ServedModel
+from pipelines.openapi_schema import request_schema, without_auth
 from pipelines.prediction_slots import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_TIMEOUT_SECONDS,
@@ -59,18 +61,13 @@ class ServingLimits:
 
 
 class PredictionRequest(BaseModel):
-    """MLflow's scoring protocol: exactly one input field, and the model's parameters."""
+    """MLflow's scoring protocol: exactly one input field, and the model's parameters.
 
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={
-            "examples": [
-                {"inputs": ["a text"]},
-                {"dataframe_records": [{"date": "2026-01-31", "value": 5.1}]},
-                {"inputs": ["a prompt"], "params": {"temperature": 0.5}},
-            ]
-        },
-    )
+    The OpenAPI description shows this generic shape only until a version is served; then
+    it describes that version's own columns, parameters and example (``openapi_schema``).
+    """
+
+    model_config = ConfigDict(extra="allow")
 
     dataframe_split: dict[str, Any] | None = None
     dataframe_records: list[dict[str, Any]] | None = None
@@ -249,6 +246,22 @@ def create_app(
         if parsed.ignored_columns:
             headers["X-Ignored-Columns"] = ",".join(parsed.ignored_columns)[:500]
         return Response(answer, media_type="application/json", headers=headers)
+
+    def openapi() -> dict[str, Any]:
+        # Built on every request for it: the served version (and so the schema) can change.
+        document = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        served = follower.served
+        if served is not None:
+            body = document["paths"]["/invocations"]["post"]["requestBody"]["content"]
+            body[CONTENT_TYPE_JSON] = {
+                "schema": request_schema(served.model.metadata.signature),
+                **({"example": served.serving_example} if served.serving_example else {}),
+            }
+        return document if token else without_auth(document)
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_request_bytes)
     # Added after, so outside: a 413 from the size limit carries the request id too.

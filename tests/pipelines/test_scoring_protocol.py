@@ -55,6 +55,7 @@ def store(tmp_path_factory, workspace_env) -> Iterator[tuple[Path, str]]:
                 signature=mlflow.models.infer_signature(
                     ORDERS, Pricing().predict(None, ORDERS), params={"discount": 0.0}
                 ),
+                input_example=ORDERS,
                 pip_requirements=["mlflow"],
             )
         version = mlflow.register_model(info.model_uri, NAME).version
@@ -201,3 +202,37 @@ def test_every_payload_gets_the_answer_mlflow_models_serve_gives(both_servers) -
     version = [httpx.get(f"{url}/version").text for url in (ours, theirs)]
     assert version[0] == version[1] == mlflow.__version__
     wait_for(lambda: httpx.get(f"{ours}/ping").status_code == 200, 5, "ping")
+
+
+def test_the_openapi_document_describes_the_models_request_and_its_example_is_answered(
+    client: TestClient,
+) -> None:
+    document = client.get("/openapi.json").json()
+    body = document["paths"]["/invocations"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "text/csv", "application/vnd.apache.parquet"}
+    schema = body["application/json"]["schema"]
+    row = schema["properties"]["dataframe_records"]["items"]["properties"]
+    assert row == {
+        "item": {"type": "string"},
+        "quantity": {"type": "integer"},
+        "price": {"type": "number"},
+    }
+    assert schema["properties"]["params"]["properties"]["discount"] == {
+        "type": "number",
+        "default": 0.0,
+    }
+    example = body["application/json"]["example"]
+    response = client.post("/invocations", json=example)
+    assert response.status_code == 200, response.text
+    assert [row["item"] for row in response.json()["predictions"]] == list(ORDERS["item"])
+    # No token, so no auth declared: a client generated from it would send none.
+    assert "securitySchemes" not in document.get("components", {})
+    assert not [op for ops in document["paths"].values() for op in ops.values() if "security" in op]
+
+
+def test_with_a_token_the_openapi_document_declares_bearer_auth(store) -> None:
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    document = TestClient(create_app(follower, token="s3cret")).get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert "security" in document["paths"]["/invocations"]["post"]

@@ -94,3 +94,11 @@ def test_malformed_json_is_a_4xx(client) -> None:
         "/predict", content=b"{not json", headers={"Content-Type": "application/json"}
     )
     assert 400 <= response.status_code < 500
+
+
+def test_the_openapi_example_is_the_models_own_request_and_is_answered(client) -> None:
+    from tests.serving import post_openapi_example
+
+    response = post_openapi_example(client)
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"]

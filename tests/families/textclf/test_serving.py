@@ -145,3 +145,11 @@ def test_requirements_pin_only_packages_an_index_can_install(served) -> None:
     assert "seqpipe" not in pins  # our code is not on an index; the environment provides it
     assert {"mlflow", "tensorflow-cpu", "scikit-learn"} <= set(pins)
     assert all(version(name) == pinned for name, pinned in pins.items())
+
+
+def test_the_openapi_example_is_the_models_own_request_and_is_answered(client) -> None:
+    from tests.serving import post_openapi_example
+
+    response = post_openapi_example(client)
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"]
