@@ -27,6 +27,15 @@ def bad_request(message: str) -> MlflowException:
     return MlflowException(message, error_code=INVALID_PARAMETER_VALUE)
 
 
+def check_work(amount: int, limit: int, what: str, breakdown: str, advice: str) -> None:
+    """Refuse (HTTP 400) a request whose work, counted in ``what``, is over ``limit``: each of
+    its settings may be in range while their product takes minutes and gigabytes."""
+    if amount > limit:
+        raise bad_request(
+            f"{breakdown} is {amount:,} {what} in one request; at most {limit:,}: {advice}"
+        )
+
+
 class FamilyModel(PythonModel):
     """A fitted model (network, n-gram, forecaster, classifier...) served on raw inputs.
 

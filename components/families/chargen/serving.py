@@ -10,13 +10,15 @@ import pandas as pd
 
 from components.core.contract import LoggedModel
 from components.core.registry import GENERATED
-from components.core.serving import FamilyModel, bad_request, input_strings
+from components.core.serving import FamilyModel, bad_request, check_work, input_strings
 from components.families.chargen.config import SamplingConfig
 from components.families.chargen.decoding import generate
 
 MAX_CHARS = 5000  # characters one request may ask for per prompt
 MAX_PROMPT_CHARS = 10_000
 MAX_PROMPTS = 64
+# Characters one request may generate over all its prompts: each is a step of the network.
+MAX_GENERATED_CHARS = 50_000
 # Inference params with their defaults when no sampling config sets them.
 DEFAULT_PARAMS: dict[str, Any] = {"max_chars": 200, "temperature": 1.0, "top_k": 0, "seed": 42}
 
@@ -64,6 +66,13 @@ class CharGeneratorModel(FamilyModel):
         of the distributions the characters were drawn from), one row per prompt."""
         prompts = check_prompts(model_input)
         settings = check_params(params, self.params)
+        check_work(
+            len(prompts) * settings["max_chars"],
+            MAX_GENERATED_CHARS,
+            "characters",
+            f"{len(prompts)} prompt(s) x max_chars {settings['max_chars']}",
+            "send fewer prompts or a smaller max_chars",
+        )
         with self.language_model.decoding() as decoder:
             samples = [
                 generate(decoder, self.language_model.vectorizer, prompt, **settings)

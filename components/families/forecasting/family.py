@@ -210,7 +210,11 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
         self, prepared: PreparedSeries, run: ForecastRun, backup_dir: Path, callbacks: list[Any]
     ) -> Fitted[ForecastingModel]:
         config = prepared.config
-        spec = feature_spec(config.dataset, prepared.covariates, prepared.frequency, run)
+        # Ranges from every split: the model is scored on the test days through the same
+        # checks as a request, and a value seen there is not the broken feed they catch.
+        spec = feature_spec(
+            config.dataset, prepared.covariates, prepared.frequency, run, prepared.frame
+        )
         features = build_features(prepared.frame, spec)
         forecaster = make_forecaster(run, config.window, prepared.seasonal_period)
         history = forecaster.fit(

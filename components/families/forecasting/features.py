@@ -34,6 +34,9 @@ class FeatureSpec:
     # Days from the next period to the nearest holidays before and after it: the slow days
     # around Christmas or Thanksgiving that a one-day flag misses (absent in older specs).
     holiday_distance: bool = False
+    # Each covariate's (name, lowest, highest) allowed in served history: its range in the
+    # run's data widened by COVARIATE_MARGIN of its span each way (older specs: unchecked).
+    covariate_ranges: tuple[tuple[str, float, float], ...] = ()
 
     @property
     def weekdays(self) -> bool:
@@ -111,11 +114,38 @@ def covariate_columns(frame: pd.DataFrame, dataset: SeriesDataset) -> list[str]:
     return list(dataset.covariates)
 
 
+# How far beyond its range in the run's data a served covariate may go, as a share of that
+# range's span: a new record temperature is a day to forecast, a humidity of -500 a broken feed.
+COVARIATE_MARGIN = 0.5
+
+
+def covariate_ranges(
+    data: pd.DataFrame, covariates: list[str]
+) -> tuple[tuple[str, float, float], ...]:
+    """(name, lowest, highest) a served value of each covariate may take, from the run's rows."""
+    ranges = []
+    for name in covariates:
+        values = pd.to_numeric(data[name], errors="coerce")
+        low, high = float(values.min()), float(values.max())
+        if np.isfinite(low) and np.isfinite(high):
+            # A constant in training (a flag never set) still gets room: its size, or 1.
+            span = high - low if high > low else max(abs(high), 1.0)
+            margin = COVARIATE_MARGIN * span
+            ranges.append((name, low - margin, high + margin))
+    return tuple(ranges)
+
+
 def feature_spec(
-    dataset: SeriesDataset, covariates: list[str], frequency: str, run: ForecastRun
+    dataset: SeriesDataset,
+    covariates: list[str],
+    frequency: str,
+    run: ForecastRun,
+    data: pd.DataFrame | None = None,
 ) -> FeatureSpec:
-    """The feature spec for one model run (univariate runs use the target alone)."""
+    """The feature spec for one model run (univariate runs use the target alone); with the
+    run's rows, the covariates' served ranges too."""
     multivariate = run.features == "multivariate"
+    used = covariates if multivariate else []
     return FeatureSpec(
         date_column=dataset.date_column,
         target_column=dataset.target_column,
@@ -128,6 +158,7 @@ def feature_spec(
         target_min=dataset.target_min,
         target_max=dataset.target_max,
         holiday_distance=multivariate,
+        covariate_ranges=covariate_ranges(data, used) if data is not None else (),
     )
 
 

@@ -95,6 +95,15 @@ class ForecastingModel(FamilyModel):
                 f"dataset.target_min / dataset.target_max): not at row(s) "
                 f"{outside[:10].tolist()}: {target.iloc[outside[:3]].tolist()}"
             )
+        for name, lowest, highest in spec.covariate_ranges:
+            column = values[name]
+            outside = np.flatnonzero(~np.isfinite(column) | (column < lowest) | (column > highest))
+            if outside.size:
+                raise bad_request(
+                    f"history {name!r} must be within {lowest:.6g} to {highest:.6g} (its "
+                    f"range in the model's data and a margin): not at row(s) "
+                    f"{outside[:10].tolist()}: {column.iloc[outside[:3]].tolist()}"
+                )
         expected = pd.date_range(
             history[spec.date_column].iloc[0],
             periods=len(history),

@@ -8,13 +8,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from components.core.serving import FamilyModel, bad_request
+from components.core.serving import FamilyModel, bad_request, check_work
 from components.families.images.sources import pixel_columns
 
 GENERATION_PARAMS = {"num_samples": 16, "seed": 0}  # defaults of the generator's params
 MAX_SAMPLES = 10_000  # per batch: a request that large is a typo, not a need
 MAX_BATCHES = 64  # rows of one generator request (each up to MAX_SAMPLES images)
 MAX_IMAGES = 10_000  # images of one autoencoder request
+# Pixels one generator request may draw, over all its batches: 10,000 digits of 8x8, about
+# 19 MB of JSON; the answer grows with batches x samples x pixels, so that is what is capped.
+MAX_GENERATED_PIXELS = 640_000
 
 
 class ImageModelWrapper(FamilyModel):
@@ -51,8 +54,17 @@ class GeneratorModel(ImageModelWrapper):
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         count, seed = check_generation(params)
+        batches = check_batches(model_input)
+        size = self.model.image_size
+        check_work(
+            len(batches) * count * size * size,
+            MAX_GENERATED_PIXELS,
+            "pixels",
+            f"{len(batches)} batch(es) x {count} samples of {size}x{size}",
+            "ask for fewer batches or a smaller num_samples",
+        )
         tables = []
-        for batch in check_batches(model_input):
+        for batch in batches:
             state = int(np.random.SeedSequence([seed, batch]).generate_state(1)[0])
             table = image_table(self.model.sample(count, state))
             table.insert(0, "sample", np.arange(count))

@@ -9,10 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from components.core.serving import FamilyModel, bad_request, input_strings
+from components.core.serving import FamilyModel, bad_request, check_work, input_strings
 from components.families.translation.words import letter_words
 
 MAX_BEAM_WIDTH = 16  # wider beams cost time and, on short outputs, find nothing better
+# Sequences one request may decode at once (texts x beam width): the decoder's batch.
+MAX_DECODED_SEQUENCES = 4_096
 VECTOR_COLUMNS = ["year", "month", "day"]
 PARAMS = ("beam_width",)  # the inference parameters predict reads
 YEAR = re.compile(r"(?<!\d)[1-9]\d{3}(?!\d)")  # what every date format writes
@@ -47,6 +49,14 @@ class TranslationModel(FamilyModel):
             inputs: Any = check_date_vectors(model_input)
         else:
             inputs = check_texts(model_input, translator)
+        beams = width or translator.decoding.beam_width or 1  # None: the model's own decoding
+        check_work(
+            len(inputs) * beams,
+            MAX_DECODED_SEQUENCES,
+            "decoded sequences",
+            f"{len(inputs)} input(s) x beam_width {beams}",
+            "send fewer texts or a narrower beam",
+        )
         translations, decoded = translator.translate(inputs, width)
         return pd.DataFrame(
             {"translation": translations, "log_probability": decoded.log_probability}

@@ -198,3 +198,13 @@ def test_concurrent_requests_to_a_network_give_the_text_of_requests_in_turn() ->
         at_once = list(pool.map(together, requests))
     assert at_once == in_turn
     keras.backend.clear_session()
+
+
+def test_prompts_times_max_chars_over_the_limit_is_a_400_naming_both(
+    hamlet_model: CharGeneratorModel,
+) -> None:
+    from components.families.chargen.serving import MAX_GENERATED_CHARS
+
+    prompts = [PROMPT] * (MAX_GENERATED_CHARS // 5000 + 1)
+    with pytest.raises(MlflowException, match=f"{len(prompts)} prompt\\(s\\) x max_chars 5000"):
+        hamlet_model.predict(None, prompts, {"max_chars": 5000})

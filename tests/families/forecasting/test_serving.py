@@ -11,7 +11,20 @@ import pytest
 from components.families.forecasting.features import FeatureSpec
 from components.families.forecasting.models import NaiveSeasonal
 
-SPEC = FeatureSpec("date", "ridership", ("temp",), 3, "D", True, "US", "IL", 0.0, 60.0)
+# Trained on temperatures of 60 to 70: served values from 55 to 75 pass (half the span each way).
+SPEC = FeatureSpec(
+    "date",
+    "ridership",
+    ("temp",),
+    3,
+    "D",
+    True,
+    "US",
+    "IL",
+    0.0,
+    60.0,
+    covariate_ranges=(("temp", 55.0, 75.0),),
+)
 
 
 @pytest.fixture
@@ -86,6 +99,34 @@ def test_history_outside_the_target_range_is_named_with_its_rows(client) -> None
     assert response.json()["message"].startswith(
         "history 'ridership' must be at least 0.0 and at most 60.0 (the model's "
         "dataset.target_min / dataset.target_max): not at row(s) [3, 8]"
+    )
+
+
+@pytest.mark.parametrize("temperature", [1e9, -500.0])
+def test_a_covariate_far_outside_its_training_range_is_a_400(client, temperature) -> None:
+    frame = history(21)
+    frame.loc[5, "temp"] = temperature
+    response = invoke(client, frame)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith(
+        "history 'temp' must be within 55 to 75 (its range in the model's data and a margin): "
+        "not at row(s) [5]"
+    )
+
+
+def test_a_covariate_a_little_past_its_training_range_is_forecast(client) -> None:
+    frame = history(21)
+    frame.loc[20, "temp"] = 74.0  # a hotter day than any in training
+    assert invoke(client, frame).status_code == 200
+
+
+def test_served_ranges_widen_the_training_range_by_half_its_span() -> None:
+    from components.families.forecasting.features import covariate_ranges
+
+    train = pd.DataFrame({"temp": [60.0, 70.0, 65.0], "game": [0, 0, 0]})
+    assert covariate_ranges(train, ["temp", "game"]) == (
+        ("temp", 55.0, 75.0),
+        ("game", -0.5, 0.5),  # never set in training: room of 1 around it
     )
 
 

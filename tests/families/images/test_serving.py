@@ -45,6 +45,17 @@ def logged(prepared, name: str):
         return mlflow.pyfunc.load_model(family.log_model(prepared, fitted).uri)
 
 
+def test_batches_times_samples_over_the_pixel_budget_is_a_400(mlflow_store, prepared) -> None:
+    from components.families.images.serving import MAX_GENERATED_PIXELS
+
+    generator = logged(prepared, "pca_gaussian")
+    batches = pd.DataFrame({"batch": range(8)})
+    with pytest.raises(MlflowException, match="8 batch\\(es\\) x 10000 samples of 8x8") as raised:
+        generator.predict(batches, params={"num_samples": 10_000})
+    assert f"at most {MAX_GENERATED_PIXELS:,}" in raised.value.message
+    assert len(generator.predict(batches.iloc[:1], params={"num_samples": 10_000})) == 10_000
+
+
 def test_the_generator_draws_the_same_images_from_the_same_seed(mlflow_store, prepared) -> None:
     model = logged(prepared, "pca_gaussian")
     schema = model.metadata.get_params_schema().params

@@ -158,3 +158,16 @@ def test_a_saved_translator_needs_no_code_path_guessing(logged, tmp_path: Path) 
     again = Translator.load(tmp_path / "saved")
     texts = ["22 Apr 2019", "the 1st of May 1234"]
     assert again.translate(texts, 2)[0] == translator.translate(texts, 2)[0]
+
+
+def test_texts_times_beam_width_over_the_limit_is_a_400_naming_both(logged) -> None:
+    from components.families.translation.serving import MAX_DECODED_SEQUENCES
+
+    model = logged["luong_attention"].unwrap_python_model()
+    texts = ["April 22, 2019"] * (MAX_DECODED_SEQUENCES // 16 + 1)
+    with pytest.raises(
+        MlflowException, match=f"{len(texts)} input\\(s\\) x beam_width 16"
+    ) as raised:
+        model.predict(None, texts, params={"beam_width": 16})
+    assert raised.value.get_http_status_code() == 400
+    assert "narrower beam" in raised.value.message
