@@ -43,6 +43,7 @@ from pipelines.prediction_slots import (
 from pipelines.scoring_protocol import ScoringInput, UnsupportedMediaType, parse_body
 from pipelines.serving_http import BodySizeLimit, RequestId, error_response
 from pipelines.serving_metrics import RequestMetrics, ServerMetrics
+from pipelines.shadow import ShadowScorer
 
 logger = logging.getLogger("seqpipe.serve")
 
@@ -103,11 +104,13 @@ def create_app(
     token: str | None = None,
     limits: ServingLimits | None = None,
     prediction_log: PredictionLog | None = None,
+    shadow: ShadowScorer | None = None,
 ) -> FastAPI:
     """The HTTP API over a followed alias: the scoring protocol, probes, metrics, OpenAPI.
 
     With a ``prediction_log``, every answered prediction is appended to it; a rejected request
-    (4xx) is not a prediction and is not logged.
+    (4xx) is not a prediction and is not logged. With a ``shadow``, every answered request is
+    also handed to it, after the answer is ready and without waiting for it.
     """
     limits = limits or ServingLimits()
     app = FastAPI(
@@ -115,7 +118,7 @@ def create_app(
         description="Predictions from the registered model version the alias points at, "
         "in MLflow's scoring protocol.",
     )
-    metrics = ServerMetrics(follower, prediction_log)
+    metrics = ServerMetrics(follower, prediction_log, shadow)
     follower.events = metrics
     slots = PredictionSlots(limits.max_concurrency, limits.timeout_seconds)
     app.state.token = token
@@ -175,7 +178,10 @@ def create_app(
         if "application/json" not in http.headers.get("accept", ""):
             return PlainTextResponse(mlflow.__version__)
         served_or_503()
-        return JSONResponse(follower.status().describe())
+        described = follower.status().describe()
+        if shadow is not None:
+            described["shadow"] = shadow.follower.status().describe()
+        return JSONResponse(described)
 
     @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     def prometheus() -> Response:
@@ -242,6 +248,8 @@ def create_app(
             )
         if prediction_log is not None:
             log_prediction(prediction_log, http.state.request_id, served, parsed, predictions)
+        if shadow is not None:
+            shadow.submit(http.state.request_id, parsed.data, parsed.params)
         headers = {"X-Model-Version": served.version, "X-Model-Run": served.run_id}
         if parsed.ignored_columns:
             headers["X-Ignored-Columns"] = ",".join(parsed.ignored_columns)[:500]
@@ -297,6 +305,7 @@ def serve(
     limits: ServingLimits,
     poll_seconds: float = DEFAULT_POLL_SECONDS,
     prediction_log: PredictionLog | None = None,
+    shadow_alias: str | None = None,
 ) -> None:
     """Serve ``models:/name@alias`` until SIGINT/SIGTERM (uvicorn finishes requests first).
 
@@ -306,8 +315,14 @@ def serve(
     import uvicorn
 
     follower = AliasFollower(name, alias, poll_seconds)
-    app = create_app(follower, token, limits, prediction_log)
+    shadow = None
+    if shadow_alias is not None and prediction_log is not None:
+        shadow = ShadowScorer(AliasFollower(name, shadow_alias, poll_seconds), prediction_log)
+    app = create_app(follower, token, limits, prediction_log, shadow)
     follower.start()
+    if shadow is not None:
+        shadow.follower.start()
+        shadow.start()
     try:
         uvicorn.run(
             app,
@@ -319,6 +334,9 @@ def serve(
         )
     finally:
         follower.stop()
+        if shadow is not None:
+            shadow.stop()
+            shadow.follower.stop()
 
 
 def log_config() -> dict[str, Any]:

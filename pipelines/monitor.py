@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +71,8 @@ class Monitoring:
     records: int
     unreadable_lines: int
     run_id: str = ""
+    # Per shadow version and served version: requests both answered and how they differ.
+    agreement: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def latest(self) -> pd.Series | None:
@@ -129,6 +131,53 @@ def forecast_pairs(
         }
     ).dropna()
     return pairs.merge(truth, on="forecast_date", how="left", validate="many_to_one")
+
+
+def shadow_agreement(records: pd.DataFrame) -> pd.DataFrame:
+    """How a shadow's answers compare with the served ones, per (shadow, served) version pair:
+    ``requests`` answered by both, ``agreement`` (share of output rows whose non-numeric
+    values, a label or a date, are the same) and ``mean_abs_difference`` of their numeric
+    values (a forecast, a probability); NaN where the outputs have no such values."""
+    columns = ["shadow_version", "served_version", "requests", "agreement", "mean_abs_difference"]
+    if "source" not in records or not (records["source"] == "shadow").any():
+        return pd.DataFrame(columns=columns)
+    shadow = records.loc[records["source"] == "shadow", ["request_id", "version", "outputs"]]
+    served = records.loc[
+        records["source"] == "server", ["request_id", "version", "outputs"]
+    ].drop_duplicates("request_id")
+    pairs = shadow.merge(served, on="request_id", suffixes=("_shadow", "_served"))
+    rows = []
+    for (shadow_version, served_version), group in pairs.groupby(
+        ["version_shadow", "version_served"], sort=True
+    ):
+        same, differences = [], []
+        for ours, theirs in zip(group["outputs_shadow"], group["outputs_served"], strict=True):
+            for left, right in zip(ours or [], theirs or [], strict=False):
+                left = left if isinstance(left, dict) else {"value": left}
+                right = right if isinstance(right, dict) else {"value": right}
+                numeric = [
+                    key for key in left if _is_number(left[key]) and _is_number(right.get(key))
+                ]
+                others = [key for key in left if key not in numeric]
+                if others:
+                    same.append(all(left[key] == right.get(key) for key in others))
+                differences += [abs(float(left[key]) - float(right[key])) for key in numeric]
+        rows.append(
+            {
+                "shadow_version": str(shadow_version),
+                "served_version": str(served_version),
+                "requests": len(group),
+                "agreement": sum(same) / len(same) if same else math.nan,
+                "mean_abs_difference": sum(differences) / len(differences)
+                if differences
+                else math.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def read_feedback(path: Path) -> pd.DataFrame:
@@ -315,6 +364,7 @@ def monitor(
         max_ratio=max_ratio,
         records=len(reading.records),
         unreadable_lines=reading.unreadable_lines,
+        agreement=shadow_agreement(records),
     )
     return log_monitoring(report, workspace)
 

@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 from components.core.prediction_log import PredictionLog
 from pipelines.alias_follower import AliasFollower
+from pipelines.shadow import ShadowScorer
 
 PREFIX = "seqpipe_serve"
 MODEL_VERSION_HEADER = b"x-model-version"
@@ -30,7 +31,12 @@ class ServerMetrics:
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self, follower: AliasFollower, prediction_log: PredictionLog | None) -> None:
+    def __init__(
+        self,
+        follower: AliasFollower,
+        prediction_log: PredictionLog | None,
+        shadow: ShadowScorer | None = None,
+    ) -> None:
         self.registry = CollectorRegistry()
         labels = ["route", "method", "status", "model_version"]
         self.requests = Counter(
@@ -63,7 +69,7 @@ class ServerMetrics:
             "Versions the alias pointed at that failed to load",
             registry=self.registry,
         )
-        self.registry.register(_StateCollector(follower, prediction_log))
+        self.registry.register(_StateCollector(follower, prediction_log, shadow))
 
     # LoadEvents, heard from the follower.
     def loaded(self, seconds: float, swapped: bool) -> None:
@@ -83,8 +89,13 @@ class ServerMetrics:
 class _StateCollector(Collector):
     """The served version and the prediction log's counts, read when scraped."""
 
-    def __init__(self, follower: AliasFollower, prediction_log: PredictionLog | None) -> None:
-        self.follower, self.prediction_log = follower, prediction_log
+    def __init__(
+        self,
+        follower: AliasFollower,
+        prediction_log: PredictionLog | None,
+        shadow: ShadowScorer | None,
+    ) -> None:
+        self.follower, self.prediction_log, self.shadow = follower, prediction_log, shadow
 
     def collect(self) -> Iterable[Metric]:
         status = self.follower.status()
@@ -109,6 +120,23 @@ class _StateCollector(Collector):
             writes.add_metric(["written"], self.prediction_log.written)
             writes.add_metric(["failed"], self.prediction_log.failures)
         yield writes
+        if self.shadow is not None:
+            shadowed = CounterMetricFamily(
+                f"{PREFIX}_shadow_predictions",
+                "Requests the shadow model scored, failed on, dropped (it fell behind) or "
+                "met unloaded",
+                labels=["outcome"],
+            )
+            for outcome in ("scored", "failed", "dropped", "unloaded"):
+                shadowed.add_metric([outcome], self.shadow.outcomes[outcome])
+            yield shadowed
+            shadowing = self.shadow.follower.served
+            version = shadowing.version if shadowing is not None else ""
+            yield GaugeMetricFamily(
+                f"{PREFIX}_shadow_model_version",
+                "The shadow's version (0 before it loads)",
+                value=int(version) if version.isdigit() else 0,
+            )
 
 
 class RequestMetrics:

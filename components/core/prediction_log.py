@@ -81,7 +81,7 @@ class Prediction:
     run_id: str
     inputs: Any  # a table, a list of texts...: stored as rows
     outputs: Any
-    source: str = "server"  # "server" or "batch"
+    source: str = "server"  # "server", "shadow" (the shadow alias' answer) or "batch"
     first_row: int = 0  # the row of the request's input this record's rows start at (batch)
     time: datetime = field(default_factory=lambda: datetime.now(UTC))
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from pipelines.cli.shared import (
     REGISTERED_MODEL_HELP,
@@ -75,13 +78,21 @@ def monitor(
         max_ratio=max_ratio,
         since=since,
     )
-    table = Table(title=f"{model_name}@{alias} (v{report.version}): live {report.metric}")
-    columns = [column for column in report.table.columns]
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("version", "period") else "right")
-    for row in report.table.itertuples(index=False):
-        table.add_row(*(_cell(value) for value in row))
-    console.print(table)
+    console.print(
+        _table(
+            f"{model_name}@{alias} (v{report.version}): live {report.metric}",
+            report.table,
+            ("version", "period"),
+        )
+    )
+    if not report.agreement.empty:
+        console.print(
+            _table(
+                f"{model_name}: shadow answers beside the served ones",
+                report.agreement,
+                ("shadow_version", "served_version"),
+            )
+        )
     if report.unreadable_lines:
         console.print(f"[yellow]{report.unreadable_lines} unreadable line(s) skipped[/yellow]")
     console.print(f"{report.records} logged prediction(s); monitoring run {report.run_id}")
@@ -103,3 +114,12 @@ def _cell(value: object) -> str:
     if isinstance(value, float):
         return "-" if math.isnan(value) else f"{value:.4g}"
     return str(value)
+
+
+def _table(title: str, frame: pd.DataFrame, left: tuple[str, ...]) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(column, justify="left" if column in left else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(_cell(value) for value in row))
+    return table

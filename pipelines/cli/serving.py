@@ -58,6 +58,14 @@ def serve(
         float, typer.Option(help="How often to check whether the alias moved.")
     ] = 10.0,
     prediction_log: PredictionLogOption = None,
+    shadow: Annotated[
+        str | None,
+        typer.Option(
+            help="Also load this alias (e.g. challenger), score every answered request with "
+            "it off the request path, and log its outputs beside the served ones.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve models:/MODEL_NAME@ALIAS over HTTP, following the alias without a restart.
 
@@ -84,7 +92,9 @@ def serve(
     console.print(f"logging predictions under {log.directory / model_name}")
     # An empty token (an unset variable in a compose file) means no token.
     limits = ServingLimits(max_request_bytes, max_response_bytes, timeout_seconds, max_concurrency)
-    serve_model(model_name, alias, host, port, token or None, limits, poll_seconds, log)
+    if shadow == alias:
+        raise UserError(f"--shadow {shadow} is the alias served: name another (e.g. challenger)")
+    serve_model(model_name, alias, host, port, token or None, limits, poll_seconds, log, shadow)
 
 
 def predict(

@@ -549,3 +549,57 @@ def test_a_chunked_body_over_the_limit_gets_413_and_a_large_answer_is_not_sent(
     many = client.post("/invocations", json={"inputs": ["abc"] * 40})
     assert many.status_code == 413 and "--max-response-bytes" in many.json()["message"]
     assert client.post("/invocations", json={"inputs": ["abc"]}).status_code == 200
+
+
+def test_a_shadow_challenger_scores_every_answer_off_the_request_path(
+    two_versions, tmp_path
+) -> None:
+    from pipelines.shadow import ShadowScorer
+
+    first, second = (str(version) for version in two_versions)
+    MlflowClient().set_registered_model_alias(NAME, "challenger", second)
+    log = PredictionLog(tmp_path)
+    shadow = ShadowScorer(AliasFollower(NAME, "challenger", poll_seconds=60), log)
+    shadow.follower.refresh()
+    shadow.start()
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    client = TestClient(create_app(follower, prediction_log=log, shadow=shadow))
+    try:
+        for number in range(3):
+            answer = client.post(
+                "/invocations", json={"inputs": ["abc"]}, headers={"X-Request-ID": f"s-{number}"}
+            )
+            assert answer.status_code == 200 and answer.headers["X-Model-Version"] == first
+        assert client.post("/invocations", json={"inputs": ["1234"]}).status_code == 400
+        shadow.drain()
+        assert client.get("/version", headers=JSON).json()["shadow"]["version"] == second
+        outcomes = metric_samples(client, "seqpipe_serve_shadow_predictions_total")
+        assert outcomes[(("outcome", "scored"),)] == 3
+    finally:
+        shadow.stop()
+        MlflowClient().delete_registered_model_alias(NAME, "challenger")
+    records = read_records(tmp_path, NAME).records
+    by_source = Counter(
+        (record["source"], record["alias"], record["version"]) for record in records
+    )
+    assert by_source == {("server", "champion", first): 3, ("shadow", "challenger", second): 3}
+    shadowed = {record["request_id"] for record in records if record["source"] == "shadow"}
+    assert shadowed == {"s-0", "s-1", "s-2"}  # the rejected request is no prediction of either
+
+
+def test_a_shadow_not_loaded_yet_costs_the_caller_nothing(two_versions, tmp_path) -> None:
+    from pipelines.shadow import ShadowScorer
+
+    log = PredictionLog(tmp_path)
+    shadow = ShadowScorer(AliasFollower(NAME, "no-such-alias", poll_seconds=60), log)
+    shadow.start()
+    follower = AliasFollower(NAME, "champion", poll_seconds=60)
+    follower.refresh()
+    client = TestClient(create_app(follower, prediction_log=log, shadow=shadow))
+    try:
+        assert client.post("/invocations", json={"inputs": ["abc"]}).status_code == 200
+        shadow.drain()
+        assert shadow.outcomes["unloaded"] == 1 and shadow.outcomes["scored"] == 0
+    finally:
+        shadow.stop()

@@ -284,3 +284,30 @@ def test_a_classifier_s_labels_are_joined_with_a_feedback_file(mlflow_store, wor
     assert result.exit_code == 2 and "no column(s) ['request_id']" in " ".join(
         result.output.split()
     )
+
+
+def test_shadow_agreement_compares_answers_to_the_same_requests() -> None:
+    from pipelines.monitor import shadow_agreement
+
+    def record(source: str, version: str, request_id: str, label: str, score: float) -> dict:
+        return {
+            "source": source,
+            "version": version,
+            "request_id": request_id,
+            "outputs": [{"label": label, "probability": score}],
+        }
+
+    records = pd.DataFrame(
+        [
+            record("server", "1", "a", "great", 0.9),
+            record("shadow", "2", "a", "great", 0.7),
+            record("server", "1", "b", "other", 0.6),
+            record("shadow", "2", "b", "great", 0.5),
+            record("server", "1", "c", "other", 0.8),  # not shadowed: not compared
+        ]
+    )
+    (row,) = shadow_agreement(records).to_dict(orient="records")
+    assert row["shadow_version"] == "2" and row["served_version"] == "1"
+    assert row["requests"] == 2 and row["agreement"] == 0.5
+    assert row["mean_abs_difference"] == pytest.approx(0.15)
+    assert shadow_agreement(records[records["source"] == "server"]).empty
