@@ -26,6 +26,7 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.models import Model
 
+from components.core.prediction_log import Prediction
 from components.core.serving_checks import short_reason
 
 logger = logging.getLogger("seqpipe.serve")
@@ -49,6 +50,21 @@ class ServedModel:
     model: Any = field(repr=False)  # mlflow.pyfunc.PyFuncModel
     # The request MLflow saved beside the model (its input example in the scoring protocol).
     serving_example: dict[str, Any] | None = field(default=None, repr=False)
+
+    def prediction(
+        self, request_id: str, inputs: Any, outputs: Any, source: str = "server"
+    ) -> Prediction:
+        """The prediction-log record of one request this version answered."""
+        return Prediction(
+            request_id=request_id,
+            registered_model=self.name,
+            alias=self.alias,
+            version=self.version,
+            run_id=self.run_id,
+            inputs=inputs,
+            outputs=outputs,
+            source=source,
+        )
 
     def describe(self) -> dict[str, Any]:
         """The served version's lineage, as the version endpoint answers it."""

@@ -29,7 +29,7 @@ from mlflow.pyfunc.scoring_server import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from components.core.prediction_log import Prediction, PredictionLog
+from components.core.prediction_log import PredictionLog
 from components.core.serving_checks import short_reason
 from pipelines.alias_follower import DEFAULT_POLL_SECONDS, AliasFollower, ServedModel
 from pipelines.openapi_schema import request_schema, without_auth
@@ -40,7 +40,7 @@ from pipelines.prediction_slots import (
     PredictionTimeout,
     ServerBusy,
 )
-from pipelines.scoring_protocol import ScoringInput, UnsupportedMediaType, parse_body
+from pipelines.scoring_protocol import UnsupportedMediaType, parse_body
 from pipelines.serving_http import BodySizeLimit, RequestId, error_response
 from pipelines.serving_metrics import RequestMetrics, ServerMetrics
 from pipelines.shadow import ShadowScorer
@@ -247,7 +247,7 @@ def create_app(
                 "or raise --max-response-bytes",
             )
         if prediction_log is not None:
-            log_prediction(prediction_log, http.state.request_id, served, parsed, predictions)
+            prediction_log.write(served.prediction(http.state.request_id, parsed.data, predictions))
         if shadow is not None:
             shadow.submit(http.state.request_id, parsed.data, parsed.params)
         headers = {"X-Model-Version": served.version, "X-Model-Run": served.run_id}
@@ -278,22 +278,6 @@ def create_app(
     routes = [getattr(route, "path", "") for route in app.routes]
     app.add_middleware(RequestMetrics, metrics=metrics, routes=routes)
     return app
-
-
-def log_prediction(
-    log: PredictionLog, request_id: str, served: ServedModel, parsed: ScoringInput, outputs: Any
-) -> None:
-    log.write(
-        Prediction(
-            request_id=request_id,
-            registered_model=served.name,
-            alias=served.alias,
-            version=served.version,
-            run_id=served.run_id,
-            inputs=parsed.data,
-            outputs=outputs,
-        )
-    )
 
 
 def serve(

@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from components.core.prediction_log import Prediction, PredictionLog
+from components.core.prediction_log import PredictionLog
 from pipelines.alias_follower import AliasFollower
 
 logger = logging.getLogger("seqpipe.serve")
@@ -98,18 +98,7 @@ class ShadowScorer:
                     error,
                 )
             return
-        self.log.write(
-            Prediction(
-                request_id=request.request_id,
-                registered_model=served.name,
-                alias=served.alias,
-                version=served.version,
-                run_id=served.run_id,
-                inputs=request.data,
-                outputs=outputs,
-                source="shadow",
-            )
-        )
+        self.log.write(served.prediction(request.request_id, request.data, outputs, "shadow"))
         self._count("scored")
 
     def _count(self, outcome: str) -> int:
