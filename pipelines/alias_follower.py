@@ -51,6 +51,20 @@ class ServedModel:
     # The request MLflow saved beside the model (its input example in the scoring protocol).
     serving_example: dict[str, Any] | None = field(default=None, repr=False)
 
+    @property
+    def python_model(self) -> Any:
+        """The family's own model behind the pyfunc; None for a model of another flavor."""
+        try:
+            return self.model.unwrap_python_model()
+        except MlflowException:
+            return None
+
+    @property
+    def batches_requests(self) -> bool:
+        """Whether concurrent requests should be predicted together (``predict_batch``)."""
+        batches = getattr(self.python_model, "batches_requests", None)
+        return bool(callable(batches) and batches())
+
     def prediction(
         self, request_id: str, inputs: Any, outputs: Any, source: str = "server"
     ) -> Prediction:

@@ -40,6 +40,7 @@ from pipelines.prediction_slots import (
     PredictionTimeout,
     ServerBusy,
 )
+from pipelines.request_batching import BatchingPolicy, RequestBatcher
 from pipelines.scoring_protocol import UnsupportedMediaType, parse_body
 from pipelines.serving_http import BodySizeLimit, RequestId, error_response
 from pipelines.serving_metrics import RequestMetrics, ServerMetrics
@@ -105,12 +106,15 @@ def create_app(
     limits: ServingLimits | None = None,
     prediction_log: PredictionLog | None = None,
     shadow: ShadowScorer | None = None,
+    batching: BatchingPolicy | None = None,
 ) -> FastAPI:
     """The HTTP API over a followed alias: the scoring protocol, probes, metrics, OpenAPI.
 
     With a ``prediction_log``, every answered prediction is appended to it; a rejected request
     (4xx) is not a prediction and is not logged. With a ``shadow``, every answered request is
-    also handed to it, after the answer is ready and without waiting for it.
+    also handed to it, after the answer is ready and without waiting for it. Concurrent
+    requests to a model that batches them (a network) are predicted together, within
+    ``batching``'s bounds (``pipelines.request_batching``).
     """
     limits = limits or ServingLimits()
     app = FastAPI(
@@ -121,6 +125,7 @@ def create_app(
     metrics = ServerMetrics(follower, prediction_log, shadow)
     follower.events = metrics
     slots = PredictionSlots(limits.max_concurrency, limits.timeout_seconds)
+    batcher = RequestBatcher(slots, batching, metrics.batch_sizes.observe)
     app.state.token = token
 
     def served_or_503() -> ServedModel:
@@ -206,9 +211,12 @@ def create_app(
             parsed = parse_body(
                 body, http.headers.get("content-type"), served.model.metadata.signature
             )
-            predictions = await slots.run(
-                lambda: served.model.predict(parsed.data, params=parsed.params)
-            )
+            if served.batches_requests and batcher.policy.max_batch_size > 1:
+                predictions = await batcher.predict(served, parsed.data, parsed.params)
+            else:
+                predictions = await slots.run(
+                    lambda: served.model.predict(parsed.data, params=parsed.params)
+                )
             output = StringIO()
             predictions_to_json(predictions, output)
         except UnsupportedMediaType as error:
@@ -290,6 +298,7 @@ def serve(
     poll_seconds: float = DEFAULT_POLL_SECONDS,
     prediction_log: PredictionLog | None = None,
     shadow_alias: str | None = None,
+    batching: BatchingPolicy | None = None,
 ) -> None:
     """Serve ``models:/name@alias`` until SIGINT/SIGTERM (uvicorn finishes requests first).
 
@@ -302,7 +311,7 @@ def serve(
     shadow = None
     if shadow_alias is not None and prediction_log is not None:
         shadow = ShadowScorer(AliasFollower(name, shadow_alias, poll_seconds), prediction_log)
-    app = create_app(follower, token, limits, prediction_log, shadow)
+    app = create_app(follower, token, limits, prediction_log, shadow, batching)
     follower.start()
     if shadow is not None:
         shadow.follower.start()

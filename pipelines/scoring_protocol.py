@@ -24,7 +24,11 @@ from mlflow.pyfunc.scoring_server import (
     parse_csv_input,
     parse_parquet_input,
 )
-from mlflow.types import Schema
+from mlflow.types import DataType, Schema
+from mlflow.utils.proto_json_utils import (
+    cast_df_types_according_to_schema,
+    dataframe_from_parsed_json,
+)
 
 from components.core.serving import bad_request
 from components.core.serving_checks import (
@@ -35,6 +39,8 @@ from components.core.serving_checks import (
 )
 
 ACCEPTED = ", ".join(CONTENT_TYPES)
+TABLE_FORMATS = {"dataframe_split": "split", "dataframe_records": "records"}
+NUMERIC_TYPES = (DataType.double, DataType.float, DataType.long, DataType.integer)
 
 
 class UnsupportedMediaType(ValueError):
@@ -68,9 +74,7 @@ def parse_body(
     if mime == CONTENT_TYPE_JSON:
         payload = _json_object(body)
         check_request(payload, signature)
-        data = infer_and_parse_data(
-            {key: payload[key] for key in INPUT_FORMATS if key in payload}, schema
-        )
+        data = _table_or_tensor(payload, schema)
         params = payload.get(PARAMS_FIELD)
     elif mime == CONTENT_TYPE_CSV:
         try:
@@ -82,6 +86,41 @@ def parse_body(
         data = _parsed("Parquet", lambda: parse_parquet_input(BytesIO(body)))
     data, ignored = _without_unknown_columns(data, schema)
     return ScoringInput(data, params, ignored)
+
+
+def _table_or_tensor(payload: dict[str, Any], schema: Schema | None) -> Any:
+    """The input of a JSON body, parsed and cast to the signature as MLflow does it.
+
+    A table's named numeric columns are cast a dtype at a time, in one block each, rather
+    than MLflow's column by column, which costs a millisecond per ten columns; the values and
+    dtypes are the same.
+    """
+    fields = {key: payload[key] for key in INPUT_FORMATS if key in payload}
+    table = next((key for key in fields if key in TABLE_FORMATS), None)
+    if table is None or len(fields) != 1 or schema is None or not schema.has_input_names():
+        return infer_and_parse_data(fields, schema)  # type: ignore[arg-type]  # None is allowed
+    frame = dataframe_from_parsed_json(fields[table], TABLE_FORMATS[table])
+    numeric = {
+        spec.name: spec.type.to_pandas()
+        for spec in schema.inputs
+        if isinstance(spec.type, DataType)
+        and spec.type in NUMERIC_TYPES
+        and spec.name in frame.columns
+    }
+    blocks = []
+    try:
+        for dtype in set(numeric.values()):
+            names = [name for name, wanted in numeric.items() if wanted == dtype]
+            blocks.append(pd.DataFrame(frame[names].to_numpy(dtype), columns=names))
+    except (ValueError, TypeError):
+        return cast_df_types_according_to_schema(frame, schema)  # its error names the column
+    others = [spec for spec in schema.inputs if spec.name not in numeric]
+    rest = frame[[column for column in frame.columns if column not in numeric]]
+    if others:
+        rest = cast_df_types_according_to_schema(rest.copy(), Schema(others))
+    parsed = pd.concat([rest.reset_index(drop=True), *blocks], axis=1)[list(frame.columns)]
+    parsed.index = frame.index  # a split body may name its rows
+    return parsed
 
 
 def _parsed(what: str, parse: Callable[[], pd.DataFrame]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ PREFIX = "seqpipe_serve"
 MODEL_VERSION_HEADER = b"x-model-version"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 LOAD_BUCKETS = (0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
 
 
 class ServerMetrics:
@@ -67,6 +68,12 @@ class ServerMetrics:
         self.load_failures = Counter(
             f"{PREFIX}_model_load_failures",
             "Versions the alias pointed at that failed to load",
+            registry=self.registry,
+        )
+        self.batch_sizes = Histogram(
+            f"{PREFIX}_prediction_batch_size",
+            "Requests predicted together in one call of a batching model",
+            buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
         self.registry.register(_StateCollector(follower, prediction_log, shadow))

@@ -10,7 +10,9 @@ and version, so ``seqpipe monitor`` can compare the two and score the shadow's l
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import queue
 import threading
 from collections import Counter
@@ -72,6 +74,7 @@ class ShadowScorer:
         waiter.join(timeout)
 
     def _work(self) -> None:
+        lower_this_threads_priority()
         while (request := self._queue.get()) is not None:
             try:
                 self._score(request)
@@ -105,3 +108,17 @@ class ShadowScorer:
         with self._lock:
             self.outcomes[outcome] += 1
             return self.outcomes[outcome]
+
+
+SHADOW_NICENESS = 19  # the lowest priority: the shadow takes only the CPU nobody else wants
+
+
+def lower_this_threads_priority() -> None:
+    """Run the calling thread at the lowest CPU priority, where the system allows it.
+
+    Linux gives each thread its own nice value, so the served model's requests keep the CPU
+    when both want it and the shadow scores in the time left. Elsewhere, or without the
+    right, the shadow runs at the server's priority.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), SHADOW_NICENESS)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import tempfile
+from collections.abc import Sequence
 from importlib.metadata import version
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,6 +67,27 @@ class FamilyModel(PythonModel):
         """The logged input example made of ``sample`` (raw test inputs)."""
         return sample
 
+    def batches_requests(self) -> bool:
+        """Whether ``predict_batch`` answers several requests much faster than one after
+        another, so a server should gather concurrent requests: true of networks, whose
+        every call costs far more than each row it holds."""
+        return False
+
+    def predict_batch(
+        self, inputs: Sequence[Any], params: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """The answers to several requests with the same ``params``, one per input.
+
+        By default the requests become one: tables of the same columns, or lists of values,
+        are stacked, predicted in one call and the answer split back by rows (right for
+        models that answer each row on its own); other inputs one after another.
+        """
+        stacked = stack_rows(inputs)
+        if stacked is None:
+            return [self.predict(None, data, params) for data in inputs]
+        rows, counts = stacked
+        return split_rows(self.predict(None, rows, params), counts)
+
     def log(self, sample: Any) -> LoggedModel:
         """Log the model to the active run; its example's output is a request with the
         default params (what the served model answers to the example alone)."""
@@ -98,6 +121,28 @@ class FamilyModel(PythonModel):
 # requirements.txt naming it could never be installed. Models are served from the project's
 # environment (`seqpipe serve`, or `mlflow models serve --env-manager local`).
 CORE_PACKAGES = ("mlflow", "pandas", "numpy")
+
+
+def stack_rows(inputs: Sequence[Any]) -> tuple[Any, list[int]] | None:
+    """The requests as one input and each one's number of rows; None if they do not stack
+    (tables of different columns, or inputs of different kinds)."""
+    if all(isinstance(data, pd.DataFrame) for data in inputs):
+        if any(list(data.columns) != list(inputs[0].columns) for data in inputs):
+            return None
+        return pd.concat(inputs, ignore_index=True), [len(data) for data in inputs]
+    one_dimensional = (list, tuple, pd.Series, np.ndarray)
+    if all(isinstance(data, one_dimensional) and np.ndim(data) == 1 for data in inputs):
+        rows = [value for data in inputs for value in data]
+        return np.asarray(rows, dtype=object), [len(data) for data in inputs]
+    return None
+
+
+def split_rows(answer: pd.DataFrame, rows: list[int]) -> list[pd.DataFrame]:
+    """``answer`` cut into consecutive tables of ``rows`` rows, each indexed from 0."""
+    if len(answer) != sum(rows):
+        raise ValueError(f"{len(answer)} answer rows for {sum(rows)} request rows")
+    bounds = np.cumsum([0, *rows])
+    return [answer.iloc[start:end].reset_index(drop=True) for start, end in pairwise(bounds)]
 
 
 def pinned_requirements(packages: tuple[str, ...] = ()) -> list[str]:

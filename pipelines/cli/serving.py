@@ -54,6 +54,21 @@ def serve(
             min=1,
         ),
     ] = 4,
+    max_batch_size: Annotated[
+        int,
+        typer.Option(
+            help="Concurrent requests a network answers in one call; 1 turns batching off.",
+            min=1,
+        ),
+    ] = 32,
+    max_running_batches: Annotated[
+        int,
+        typer.Option(
+            help="Batches a network predicts at once; requests arriving meanwhile wait for "
+            "the next (an idle server never waits).",
+            min=1,
+        ),
+    ] = 1,
     poll_seconds: Annotated[
         float, typer.Option(help="How often to check whether the alias moved.")
     ] = 10.0,
@@ -87,6 +102,7 @@ def serve(
     from components.core.prediction_log import PredictionLog
     from pipelines.model_server import ServingLimits
     from pipelines.model_server import serve as serve_model
+    from pipelines.request_batching import BatchingPolicy
 
     log = PredictionLog(prediction_log_dir(prediction_log))
     console.print(f"logging predictions under {log.directory / model_name}")
@@ -94,7 +110,10 @@ def serve(
     limits = ServingLimits(max_request_bytes, max_response_bytes, timeout_seconds, max_concurrency)
     if shadow == alias:
         raise UserError(f"--shadow {shadow} is the alias served: name another (e.g. challenger)")
-    serve_model(model_name, alias, host, port, token or None, limits, poll_seconds, log, shadow)
+    batching = BatchingPolicy(max_batch_size, max_running_batches)
+    serve_model(
+        model_name, alias, host, port, token or None, limits, poll_seconds, log, shadow, batching
+    )
 
 
 def predict(

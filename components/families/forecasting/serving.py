@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,55 @@ class ForecastingModel(FamilyModel):
         history = self.check_history(model_input)
         features = build_features(history, self.spec)
         forecast = self.forecaster.predict(features, np.array([len(history) - 1]))[0]
+        return self.forecast_table(history, forecast)
+
+    def batches_requests(self) -> bool:
+        # A network forecasts many windows in one call; a state-space model filters each
+        # history on its own, so only networks gain from gathering requests.
+        return callable(getattr(self.forecaster, "predict_windows", None))
+
+    def predict_batch(
+        self, inputs: Sequence[Any], params: dict[str, Any] | None = None
+    ) -> list[pd.DataFrame]:
+        """One forecast per history, the network run once over every history's last window."""
+        if not self.batches_requests():
+            return super().predict_batch(inputs, params)
+        histories = [self.check_history(data) for data in inputs]
+        features = [build_features(history, self.spec) for history in histories]
+        forecasts = self.forecaster.predict_windows(features)
+        return [
+            self.forecast_table(history, forecast)
+            for history, forecast in zip(histories, forecasts, strict=True)
+        ]
+
+    def check_covariate_ranges(self, values: pd.DataFrame) -> None:
+        """A 400 naming the first covariate with a value outside its served range."""
+        ranges = self.spec.covariate_ranges
+        if not ranges:
+            return
+        names = [name for name, _, _ in ranges]
+        columns = values[names].to_numpy(dtype="float64")
+        lowest = np.array([low for _, low, _ in ranges])
+        highest = np.array([high for _, _, high in ranges])
+        outside = ~np.isfinite(columns) | (columns < lowest) | (columns > highest)
+        for index in np.flatnonzero(outside.any(axis=0))[:1]:
+            rows = np.flatnonzero(outside[:, index])
+            raise bad_request(
+                f"history {names[index]!r} must be within {lowest[index]:.6g} to "
+                f"{highest[index]:.6g} (its range in the model's data and a margin): not at "
+                f"row(s) {rows[:10].tolist()}: {columns[rows[:3], index].tolist()}"
+            )
+
+    def forecast_table(self, history: pd.DataFrame, forecast: np.ndarray) -> pd.DataFrame:
+        """The forecast dated from the period after the history's last row."""
         last = pd.Timestamp(history[self.spec.date_column].iloc[-1])
         offset = frequencies.to_offset(self.spec.frequency)
-        dates = [last + step * offset for step in range(1, len(forecast) + 1)]
-        return pd.DataFrame({self.spec.date_column: dates, "forecast": forecast.astype("float64")})
+        # In nanoseconds whatever the history's resolution: a request answers the same alone
+        # (its dates parsed against the signature) or batched with others.
+        dates = pd.DatetimeIndex([last + step * offset for step in range(1, len(forecast) + 1)])
+        return pd.DataFrame(
+            {self.spec.date_column: dates.as_unit("ns"), "forecast": forecast.astype("float64")}
+        )
 
     def forecast_origins(self, history: pd.DataFrame, origins: np.ndarray) -> np.ndarray:
         """Forecasts made at each origin row of a long history (for rolling evaluation)."""
@@ -73,8 +119,11 @@ class ForecastingModel(FamilyModel):
             )
         history = model_input[required].copy()
         history[spec.date_column] = pd.to_datetime(history[spec.date_column], errors="coerce")
-        values = history[required[1:]].apply(pd.to_numeric, errors="coerce")
-        bad_columns = [name for name in required[1:] if values[name].isna().any()]
+        values = history[required[1:]]
+        if not all(pd.api.types.is_numeric_dtype(dtype) for dtype in values.dtypes):
+            values = values.apply(pd.to_numeric, errors="coerce")
+        missing_values = values.isna().to_numpy().any(axis=0)
+        bad_columns = [name for name, bad in zip(required[1:], missing_values, strict=True) if bad]
         if history[spec.date_column].isna().any() or bad_columns:
             raise bad_request(
                 f"history has missing or non-numeric values in {bad_columns or [spec.date_column]}"
@@ -95,15 +144,7 @@ class ForecastingModel(FamilyModel):
                 f"dataset.target_min / dataset.target_max): not at row(s) "
                 f"{outside[:10].tolist()}: {target.iloc[outside[:3]].tolist()}"
             )
-        for name, lowest, highest in spec.covariate_ranges:
-            column = values[name]
-            outside = np.flatnonzero(~np.isfinite(column) | (column < lowest) | (column > highest))
-            if outside.size:
-                raise bad_request(
-                    f"history {name!r} must be within {lowest:.6g} to {highest:.6g} (its "
-                    f"range in the model's data and a margin): not at row(s) "
-                    f"{outside[:10].tolist()}: {column.iloc[outside[:3]].tolist()}"
-                )
+        self.check_covariate_ranges(values)
         expected = pd.date_range(
             history[spec.date_column].iloc[0],
             periods=len(history),

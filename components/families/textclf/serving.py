@@ -28,6 +28,9 @@ class TextClassifierModel(FamilyModel):
     def classifier(self) -> Any:
         return self.model
 
+    def batches_requests(self) -> bool:
+        return True  # each row is answered on its own: requests stack into one call
+
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Columns ``label`` and ``probability_<label>``, one row per text."""
         texts = check_texts(model_input)

@@ -41,6 +41,9 @@ class TranslationModel(FamilyModel):
     def default_params(self) -> dict[str, Any]:
         return {"beam_width": self.translator.decoding.beam_width}
 
+    def batches_requests(self) -> bool:
+        return True  # each row is answered on its own: requests stack into one call
+
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Columns ``translation`` and ``log_probability``, one row per input."""
         width = check_params(params)

@@ -104,6 +104,15 @@ def test_keras_builder_fits_and_round_trips_through_mlflow(
     np.testing.assert_allclose(served["forecast"], latest, rtol=1e-5, atol=1e-5)
     assert list(served["date"]) == list(pd.date_range("2001-08-10", periods=HORIZON))
 
+    # Requests batched together get what each gets alone, whatever their lengths.
+    python_model = reloaded.unwrap_python_model()
+    assert python_model.batches_requests()
+    requests = [history.iloc[start:end] for start, end in ((0, 40), (100, 160), (190, 200))]
+    for alone, batched in zip(
+        map(reloaded.predict, requests), python_model.predict_batch(requests), strict=True
+    ):
+        pd.testing.assert_frame_equal(batched, alone, atol=1e-5)
+
 
 def test_linear_refuses_seq2seq() -> None:
     with pytest.raises(ValueError, match="use output seq2vec"):

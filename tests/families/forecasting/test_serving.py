@@ -70,6 +70,13 @@ def test_good_request_returns_forecasts_in_riders(client) -> None:
     assert list(predictions["date"].str[:10]) == ["2016-08-22", "2016-08-23", "2016-08-24"]
 
 
+def test_a_statistical_forecaster_is_not_batched() -> None:
+    from components.families.forecasting.serving import ForecastingModel
+
+    # It filters each history on its own: nothing to gain from gathering requests.
+    assert not ForecastingModel(NaiveSeasonal(7, 3), SPEC).batches_requests()
+
+
 BAD = {
     "missing column": lambda frame: frame.drop(columns=["temp"]),
     "too short": lambda frame: frame.iloc[:3],

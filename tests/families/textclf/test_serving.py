@@ -75,6 +75,22 @@ def test_pyfunc_takes_a_list_of_strings_or_a_one_column_table(served, classifier
     assert [kind.name for kind in served.metadata.get_input_schema().input_types()] == ["string"]
 
 
+def test_requests_batched_together_get_what_each_gets_alone(served) -> None:
+    python_model = served.unwrap_python_model()
+    assert python_model.batches_requests()
+    requests = [
+        np.array(["the crown of england", "a wedding jest"], dtype=object),
+        ["words never seen before"],
+        pd.DataFrame({"text": ["the king"]}),  # not stacked with lists: predicted alone
+    ]
+    batched = python_model.predict_batch(requests[:2])
+    assert [len(answer) for answer in batched] == [2, 1]
+    for request, answer in zip(requests[:2], batched, strict=True):
+        pd.testing.assert_frame_equal(answer, served.predict(list(request)))
+    mixed = python_model.predict_batch(requests)
+    pd.testing.assert_frame_equal(mixed[2], served.predict(requests[2]))
+
+
 BAD_INPUT = {
     "no texts": ([], "missing inputs"),  # the signature check answers before the model does
     "empty": ([""], r"position\(s\) \[0\] are empty or have no words"),
@@ -106,6 +122,29 @@ def client(served):
 
 
 GOOD = {"inputs": ["the king of england", "a merry wedding"]}
+
+
+def test_concurrent_requests_each_get_their_own_answer(client) -> None:
+    import asyncio
+
+    import httpx
+
+    bodies = [{"inputs": [f"the king of england {'and ' * n}a merry wedding"]} for n in range(8)]
+    alone = [client.post("/invocations", json=body).json() for body in bodies]
+
+    async def at_once() -> list:
+        transport = httpx.ASGITransport(app=client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://server") as session:
+            answers = await asyncio.gather(
+                *(session.post("/invocations", json=body) for body in bodies)
+            )
+        return [answer.json() for answer in answers]
+
+    assert asyncio.run(at_once()) == alone
+    metrics = client.get("/metrics").text
+    assert "seqpipe_serve_prediction_batch_size_sum 16.0" in metrics  # every request counted
+
+
 BAD = {
     "empty list": {"inputs": []},
     "empty string": {"inputs": ["the king", ""]},

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
@@ -59,6 +60,21 @@ def test_strings_in_translations_out_with_beam_width_as_an_inference_parameter(l
     translator = model.unwrap_python_model().translator
     greedy, wider = (translator.decode(texts, width).score for width in (1, 3))
     assert (wider >= greedy - 1e-6).all()
+
+
+def test_requests_batched_together_get_what_each_gets_alone(logged) -> None:
+    model = logged["luong_attention"]
+    python_model = model.unwrap_python_model()
+    assert python_model.batches_requests()
+    requests = [["April 22, 2019", "3 March 1999"], ["Monday, April 22, 2019"], ["1 May 2000"]]
+    for params in ({"beam_width": 1}, {"beam_width": 3}):
+        batched = python_model.predict_batch(requests, params)
+        for request, answer in zip(requests, batched, strict=True):
+            alone = model.predict(request, params=params)
+            assert list(answer["translation"]) == list(alone["translation"])
+            np.testing.assert_allclose(
+                answer["log_probability"], alone["log_probability"], atol=1e-4
+            )
 
 
 def test_a_champion_is_rescored_on_its_gate_metric(logged, tmp_path: Path) -> None:
