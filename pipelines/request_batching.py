@@ -133,6 +133,9 @@ class RequestBatcher:
                 else:
                     waiting.answer.set_result(answer)
         finally:
+            for waiting in group:  # whatever went wrong, no caller waits for ever
+                if not waiting.answer.done():
+                    waiting.answer.set_exception(RuntimeError("the batch ended without an answer"))
             self._running -= 1
             assert self._wake is not None
             self._wake.set()
@@ -143,7 +146,9 @@ def predict_group(group: list[_Waiting]) -> list[Any]:
     served, params = group[0].served, group[0].params
     if len(group) > 1:
         try:
-            return served.python_model.predict_batch([waiting.data for waiting in group], params)
+            batched = served.python_model.predict_batch([w.data for w in group], params)
+            if isinstance(batched, list) and len(batched) == len(group):
+                return batched
         except Exception:
             pass  # some input is at fault: each request alone finds out which
     answers: list[Any] = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from io import BytesIO, StringIO
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
@@ -111,8 +112,10 @@ def _table_or_tensor(payload: dict[str, Any], schema: Schema | None) -> Any:
     try:
         for dtype in set(numeric.values()):
             names = [name for name, wanted in numeric.items() if wanted == dtype]
+            if np.issubdtype(dtype, np.integer) and frame[names].isna().to_numpy().any():
+                raise ValueError("a missing integer")  # numpy would make it INT64_MIN
             blocks.append(pd.DataFrame(frame[names].to_numpy(dtype), columns=names))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return cast_df_types_according_to_schema(frame, schema)  # its error names the column
     others = [spec for spec in schema.inputs if spec.name not in numeric]
     rest = frame[[column for column in frame.columns if column not in numeric]]

@@ -57,7 +57,7 @@ class ForecastingModel(FamilyModel):
     ) -> list[pd.DataFrame]:
         """One forecast per history, the network run once over every history's last window."""
         if not self.batches_requests():
-            return super().predict_batch(inputs, params)
+            return [self.predict(None, data, params) for data in inputs]
         histories = [self.check_history(data) for data in inputs]
         features = [build_features(history, self.spec) for history in histories]
         forecasts = self.forecaster.predict_windows(features)
