@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 import mlflow
@@ -51,7 +52,7 @@ class ServedModel:
     # The request MLflow saved beside the model (its input example in the scoring protocol).
     serving_example: dict[str, Any] | None = field(default=None, repr=False)
 
-    @property
+    @cached_property
     def python_model(self) -> Any:
         """The family's own model behind the pyfunc; None for a model of another flavor."""
         try:
@@ -59,7 +60,7 @@ class ServedModel:
         except MlflowException:
             return None
 
-    @property
+    @cached_property
     def batches_requests(self) -> bool:
         """Whether concurrent requests should be predicted together (``predict_batch``)."""
         batches = getattr(self.python_model, "batches_requests", None)

@@ -221,11 +221,12 @@ def create_app(
             predictions_to_json(predictions, output)
         except UnsupportedMediaType as error:
             return error_response(415, "UNSUPPORTED_MEDIA_TYPE", str(error))
-        except ServerBusy:
+        except ServerBusy as error:
             return error_response(
                 503,
                 "SERVER_BUSY",
-                f"{limits.max_concurrency} predictions already running for "
+                str(error)
+                or f"{limits.max_concurrency} predictions already running for "
                 f"{limits.timeout_seconds:g} s; retry, or raise --max-concurrency",
                 {"Retry-After": "1"},
             )

@@ -23,7 +23,8 @@ WAIT_STEP_SECONDS = 0.005  # how often a request waiting for a slot looks again
 
 
 class ServerBusy(Exception):
-    """No prediction slot came free before the request's deadline."""
+    """No prediction slot came free before the request's deadline (or, with a reason, the
+    request could not even wait for one)."""
 
 
 class PredictionTimeout(Exception):

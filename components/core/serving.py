@@ -73,20 +73,28 @@ class FamilyModel(PythonModel):
         every call costs far more than each row it holds."""
         return False
 
+    def max_rows_per_call(self, params: dict[str, Any] | None) -> int | None:
+        """The most rows one call of ``predict`` may hold with ``params`` (None: no bound):
+        a family that bounds a request's work bounds a stacked batch's the same way."""
+        return None
+
     def predict_batch(
         self, inputs: Sequence[Any], params: dict[str, Any] | None = None
     ) -> list[Any]:
         """The answers to several requests with the same ``params``, one per input.
 
-        By default the requests become one: tables of the same columns, or lists of values,
-        are stacked, predicted in one call and the answer split back by rows (right for
-        models that answer each row on its own); other inputs one after another.
+        By default the requests become few: tables of the same columns, or lists of values,
+        are stacked into calls of at most ``max_rows_per_call`` rows, each predicted at once
+        and its answer split back by rows (right for models that answer each row on its
+        own); other inputs are predicted one after another.
         """
-        stacked = stack_rows(inputs)
-        if stacked is None:
+        if not stackable(inputs):
             return [self.predict(None, data, params) for data in inputs]
-        rows, counts = stacked
-        return split_rows(self.predict(None, rows, params), counts)
+        answers: list[Any] = []
+        for call in calls_within([len(data) for data in inputs], self.max_rows_per_call(params)):
+            rows, counts = stack_rows([inputs[index] for index in call])
+            answers += split_rows(self.predict(None, rows, params), counts)
+        return answers
 
     def log(self, sample: Any) -> LoggedModel:
         """Log the model to the active run; its example's output is a request with the
@@ -123,18 +131,34 @@ class FamilyModel(PythonModel):
 CORE_PACKAGES = ("mlflow", "pandas", "numpy")
 
 
-def stack_rows(inputs: Sequence[Any]) -> tuple[Any, list[int]] | None:
-    """The requests as one input and each one's number of rows; None if they do not stack
-    (tables of different columns, or inputs of different kinds)."""
+def stackable(inputs: Sequence[Any]) -> bool:
+    """Whether the requests stack into one input: tables of the same columns, or 1-d lists."""
     if all(isinstance(data, pd.DataFrame) for data in inputs):
-        if any(list(data.columns) != list(inputs[0].columns) for data in inputs):
-            return None
-        return pd.concat(inputs, ignore_index=True), [len(data) for data in inputs]
+        return all(list(data.columns) == list(inputs[0].columns) for data in inputs)
     one_dimensional = (list, tuple, pd.Series, np.ndarray)
-    if all(isinstance(data, one_dimensional) and np.ndim(data) == 1 for data in inputs):
-        rows = [value for data in inputs for value in data]
-        return np.asarray(rows, dtype=object), [len(data) for data in inputs]
-    return None
+    return all(isinstance(data, one_dimensional) and np.ndim(data) == 1 for data in inputs)
+
+
+def stack_rows(inputs: Sequence[Any]) -> tuple[Any, list[int]]:
+    """Stackable requests as one input, and each one's number of rows."""
+    counts = [len(data) for data in inputs]
+    if all(isinstance(data, pd.DataFrame) for data in inputs):
+        return pd.concat(inputs, ignore_index=True), counts
+    return np.asarray([value for data in inputs for value in data], dtype=object), counts
+
+
+def calls_within(rows: list[int], limit: int | None) -> list[list[int]]:
+    """Consecutive requests (their indices) grouped into calls of at most ``limit`` rows; a
+    request over the limit alone goes in a call of its own, to be refused on its own."""
+    calls: list[list[int]] = []
+    held = 0
+    for index, count in enumerate(rows):
+        if not calls or (limit is not None and held + count > limit):
+            calls.append([])
+            held = 0
+        calls[-1].append(index)
+        held += count
+    return calls
 
 
 def split_rows(answer: pd.DataFrame, rows: list[int]) -> list[pd.DataFrame]:

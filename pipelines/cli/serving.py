@@ -69,6 +69,13 @@ def serve(
             min=1,
         ),
     ] = 1,
+    max_waiting: Annotated[
+        int,
+        typer.Option(
+            help="Requests that may wait for a network's running batch; the next gets a 503.",
+            min=1,
+        ),
+    ] = 256,
     poll_seconds: Annotated[
         float, typer.Option(help="How often to check whether the alias moved.")
     ] = 10.0,
@@ -110,7 +117,7 @@ def serve(
     limits = ServingLimits(max_request_bytes, max_response_bytes, timeout_seconds, max_concurrency)
     if shadow == alias:
         raise UserError(f"--shadow {shadow} is the alias served: name another (e.g. challenger)")
-    batching = BatchingPolicy(max_batch_size, max_running_batches)
+    batching = BatchingPolicy(max_batch_size, max_running_batches, max_waiting)
     serve_model(
         model_name, alias, host, port, token or None, limits, poll_seconds, log, shadow, batching
     )

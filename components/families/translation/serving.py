@@ -44,6 +44,10 @@ class TranslationModel(FamilyModel):
     def batches_requests(self) -> bool:
         return True  # each row is answered on its own: requests stack into one call
 
+    def max_rows_per_call(self, params: dict[str, Any] | None) -> int:
+        beams = check_params(params) or self.translator.decoding.beam_width or 1
+        return max(1, MAX_DECODED_SEQUENCES // beams)
+
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None):
         """Columns ``translation`` and ``log_probability``, one row per input."""
         width = check_params(params)

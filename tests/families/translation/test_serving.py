@@ -16,6 +16,7 @@ from components.core import stages
 from components.core.contract import Task
 from components.core.errors import UserError
 from components.families.translation.family import TranslationFamily
+from components.families.translation.serving import MAX_DECODED_SEQUENCES
 
 FAMILY = TranslationFamily()
 
@@ -75,6 +76,8 @@ def test_requests_batched_together_get_what_each_gets_alone(logged) -> None:
             np.testing.assert_allclose(
                 answer["log_probability"], alone["log_probability"], atol=1e-4
             )
+    # A batched call decodes no more sequences than one request may.
+    assert python_model.max_rows_per_call({"beam_width": 4}) == MAX_DECODED_SEQUENCES // 4
 
 
 def test_a_champion_is_rescored_on_its_gate_metric(logged, tmp_path: Path) -> None:
