@@ -15,13 +15,13 @@ $(UV):
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV_STAMP): $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --python 3.11
+	$(UV) sync --frozen --python 3.11 --compile-bytecode
 	touch $(VENV_STAMP)
 
 setup: $(VENV_STAMP) ## create .venv from the lock file
 
 $(KUBEFLOW_STAMP): $(UV) infra/kubeflow/uv.lock infra/kubeflow/pyproject.toml
-	$(UV) sync --frozen --project infra/kubeflow --python 3.11
+	$(UV) sync --frozen --project infra/kubeflow --python 3.11 --compile-bytecode
 	touch $(KUBEFLOW_STAMP)
 
 kubeflow: setup $(KUBEFLOW_STAMP) ## every family as a Kubeflow Pipelines spec in build/kubeflow/
