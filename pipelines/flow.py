@@ -20,7 +20,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from components.core import intake, registry, stages
 from components.core.config import FamilyConfig, ResolvedRun
-from components.core.contract import AnyFamily, Prepared, Task
+from components.core.contract import AnyFamily, Gate, Prepared, Task
 from components.core.drift import DataDriftError, DriftReport, plot_report
 from components.core.errors import is_user_error
 from components.core.intake import Incoming
@@ -38,6 +38,7 @@ from pipelines.common import (
     pipeline_run,
     workspace_dir,
 )
+from pipelines.flow_artifacts import flow_run_name, publish_leaderboard, rename_flow_run
 
 
 class ModelsFailed(RuntimeError):
@@ -225,6 +226,8 @@ def register_task(
         for name in sorted(by_model):
             # ... and so do flows of other machines sharing the tracking server.
             with registry.gate_lock(name):
+                tags, description = registered_model_card(family.name, prepared, gates[name])
+                registry.describe_registered_model(name, tags, description)
                 decisions += registry.register_best(by_model[name], gates[name], rescore)
     logger = get_run_logger()
     for decision in decisions:
@@ -236,6 +239,29 @@ def register_task(
             decision.reason,
         )
     return decisions
+
+
+def registered_model_card(
+    family: str, prepared: Prepared[Any], gate: Gate
+) -> tuple[dict[str, str], str]:
+    """What a registered model's page says of it: tags and a short description."""
+    direction = "higher" if gate.greater_is_better else "lower"
+    tags = {
+        "seqpipe.family": family,
+        "seqpipe.task": prepared.task.name,
+        "seqpipe.data": prepared.data.path,
+        "gate.metric": gate.metric,
+        "gate.direction": f"{direction} is better",
+        "gate.baseline": gate.floor_model,
+    }
+    description = (
+        f"{family} models of the task {prepared.task.name}, trained on {prepared.data.path}. "
+        f"The champion is the version with the best {gate.metric} ({direction} is better) on "
+        f"the test split among those that beat {gate.floor_model}"
+        + (f" by {gate.margin:.0%}" if gate.margin else "")
+        + "; each version's description says why the gate promoted it or not."
+    )
+    return tags, description
 
 
 def load_checked(
@@ -266,14 +292,19 @@ def _validated(
         failed = error.report.failures
         reason = f"validation: {len(failed)} of {error.report.evaluated} expectations failed"
         reason += f" ({failed[0]})" if failed else ""
-        _reject(incoming, context, reason[:300], {"validation.json": error.report.to_json()})
+        reports = {
+            "validation.json": error.report.to_json(),
+            "validation.md": error.report.to_markdown(),
+        }
+        _reject(incoming, context, reason[:300], reports)
         logger.error("%s: validation failed: no model is trained and no alias moves", task.name)
         raise
     finally:
         # Attached whether the data passed or not, and by a run whose validation was cached.
-        suite_report = validation_dir(context, key) / "validation.json"
-        if suite_report.exists():
-            mlflow.log_artifact(str(suite_report), "validation")
+        for name in ("validation.json", "validation.md"):
+            suite_report = validation_dir(context, key) / name
+            if suite_report.exists():
+                mlflow.log_artifact(str(suite_report), "validation")
     reference = stages.drift_reference(family, task, runs, context.workspace)
     drift_key = cache_key(
         "drift",
@@ -395,7 +426,7 @@ def _first_failure(trained: Any, later: Exception) -> BaseException:
 
 @flow(
     name="seqpipe",
-    flow_run_name="{family}-{profile}",
+    flow_run_name="{family}-{profile}",  # renamed with its tasks and data once it is in
     log_prints=True,
     # Prefect's TaskRunner is invariant in its future type, which the decorator's hint misses.
     task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
@@ -438,6 +469,8 @@ def pipeline_flow(
     for bound in tasks:
         with pipeline_run(chosen, config, bound.name, root) as context:
             prepared = _validated(bound, runs, context, logger)
+            names = [task.name for task in tasks]
+            rename_flow_run(flow_run_name(family, names, profile, prepared.data.dvc_hash))
             if until == "validate":
                 continue
             found, failed = _train_and_register(
@@ -447,6 +480,7 @@ def pipeline_flow(
             failures |= {f"{bound.name} {name}": error for name, error in failed.items()}
             if failed:
                 mlflow.set_tag("seqpipe.failed_models", ", ".join(sorted(failed)))
+            publish_leaderboard(bound.name, context, found)
     if failures:
         raise ModelsFailed(failures, decisions)
     return decisions

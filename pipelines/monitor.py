@@ -35,6 +35,7 @@ from components.core.errors import UserError
 from components.core.lineage import lineage
 from components.core.plots import pyplot, save_figure
 from components.core.prediction_log import read_records
+from components.core.registry import version_score
 from components.core.stages import GATE_DIRECTION_TAG, GATE_METRIC_TAG
 from components.families import get_family
 from pipelines.common import recorded_config, workspace_dir
@@ -290,19 +291,16 @@ def period_table(
 def test_scores_of(
     client: MlflowClient, name: str, versions: list[str], metric: str
 ) -> dict[str, float]:
-    """Each version's gate metric on its test split: its ``score`` tag, else its run's metric."""
+    """Each version's gate metric on its test split (``registry.version_score``)."""
     scores = {}
     for number in versions:
         try:
             version = client.get_model_version(name, number)
         except mlflow.exceptions.MlflowException:
             continue  # a version deleted since it served: its predictions stay, unscored
-        if "score" in version.tags:
-            scores[number] = float(version.tags["score"])
-        elif version.run_id:
-            value = client.get_run(version.run_id).data.metrics.get(metric)
-            if value is not None:
-                scores[number] = float(value)
+        score = version_score(client, version, version.tags.get("gate.metric") or metric)
+        if score is not None:
+            scores[number] = score
     return scores
 
 

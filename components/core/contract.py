@@ -96,10 +96,11 @@ class Gate(GateConfig):
     """A registered model's gate: the configured rule and where the baseline's score is."""
 
     floor_metric: str  # the evaluation metric holding the family baseline's score
+    floor_model: str  # the baseline whose score that is, by model name
 
     @classmethod
-    def of(cls, rule: GateConfig, floor_metric: str) -> Gate:
-        return cls(**rule.model_dump(), floor_metric=floor_metric)
+    def of(cls, rule: GateConfig, floor_metric: str, floor_model: str) -> Gate:
+        return cls(**rule.model_dump(), floor_metric=floor_metric, floor_model=floor_model)
 
 
 class Family(ABC, Generic[ConfigT, PreparedT, RunT, ModelT]):
@@ -189,7 +190,7 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT, ModelT]):
     def gate(self, config: ConfigT, run: RunT) -> Gate:
         """The gate of the registered model ``run`` competes for: the configured metric,
         direction and margin, and the baseline's score to beat as well."""
-        return Gate.of(config.gate, self.floor_metric)
+        return Gate.of(config.gate, self.floor_metric, self.baselines[0])
 
     # --- data ----------------------------------------------------------------------------
     @abstractmethod

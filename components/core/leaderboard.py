@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
-from components.core.registry import version_run_id
+from components.core.registry import version_run_id, version_score
 from components.core.stages import GATE_DIRECTION_TAG, GATE_METRIC_TAG
 
 REGISTERED_MODEL_TAG = "seqpipe.registered_model"
@@ -193,7 +193,7 @@ def champion_rows() -> list[dict[str, Any]]:
                 "version": f"v{version.version}",
                 "run": run.info.run_name,
                 "metric": version.tags.get("gate.metric", ""),
-                "score": float(version.tags["score"]) if "score" in version.tags else None,
+                "score": version_score(client, version),
                 "data_version": run.data.tags.get("data.dvc_hash", ""),
                 "other_aliases": ", ".join(others),
                 "registered": dt.datetime.fromtimestamp(version.creation_timestamp / 1000).strftime(

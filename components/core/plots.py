@@ -31,6 +31,7 @@ def save_figure(figure, path: Path, title: str | None = None) -> Path:
 def plot_learning_curves(history: dict[str, list[float]], title: str, path: Path) -> Path:
     """Training and validation curves of every metric Keras recorded."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
 
     metrics = sorted({name.removeprefix("val_") for name in history})
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
@@ -39,6 +40,7 @@ def plot_learning_curves(history: dict[str, list[float]], title: str, path: Path
         for name, style in ((metric, "-"), (f"val_{metric}", "--")):
             if name in history:
                 axis.plot(epochs, history[name], style, label=name)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # no epoch 1.25
         axis.set_xlabel("epoch")
         axis.set_title(metric)
         axis.legend()

@@ -37,6 +37,7 @@ class Candidate:
     evaluation_key: str  # identifies the test data and split; equal keys mean comparable scores
     is_baseline: bool = False  # the family baseline itself: champion when nothing beats it
     data_version: str = ""  # DVC hash of the data it was trained and scored on
+    baseline_name: str = "the baseline"  # the model whose score is ``baseline_score``
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,24 @@ def pick(candidates: list[Candidate], config: GateConfig) -> Candidate | None:
     return None
 
 
+def describe_registered_model(name: str, tags: dict[str, str], description: str) -> None:
+    """Create ``name`` if missing, and give it ``tags`` and ``description`` (what the registry
+    page says of it) where they differ from what it has."""
+    client = MlflowClient()
+    try:
+        registered = client.get_registered_model(name)
+    except MlflowException:
+        try:
+            registered = client.create_registered_model(name, tags=tags, description=description)
+        except MlflowException:  # another flow created it meanwhile
+            registered = client.get_registered_model(name)
+    if (registered.description or "") != description:
+        client.update_registered_model(name, description=description)
+    for key, value in tags.items():
+        if registered.tags.get(key) != value:
+            client.set_registered_model_tag(name, key, value)
+
+
 def find_or_register(candidate: Candidate) -> str:
     """Register the candidate's model (once per run) and point ``challenger`` at it."""
     client = MlflowClient()
@@ -148,7 +167,8 @@ def find_or_register(candidate: Candidate) -> str:
         version = mlflow.register_model(
             candidate.model_uri,
             candidate.registered_model,
-            tags={"evaluation_key": candidate.evaluation_key, "score": str(candidate.score)},
+            # Shown in the registry's UI: rounded; the run's metric keeps the full value.
+            tags={"evaluation_key": candidate.evaluation_key, "score": f"{candidate.score:.4g}"},
         ).version
     client.set_registered_model_alias(candidate.registered_model, CHALLENGER, version)
     return str(version)
@@ -200,10 +220,28 @@ class UnreadableModel(RuntimeError):
     in a layout this version of seqpipe does not read): it can be neither scored nor served."""
 
 
+def version_score(client: MlflowClient, version: Any, metric: str | None = None) -> float | None:
+    """A registered version's gate score on its own test split, in full: its run's metric
+    (``metric``, or the version's ``gate.metric``); the rounded ``score`` tag for a version
+    whose run no longer holds it; None when it has neither."""
+    metric = metric or version.tags.get("gate.metric")
+    if metric and version.run_id:
+        try:
+            value = client.get_run(version.run_id).data.metrics.get(metric)
+        except MlflowException:
+            value = None
+        if value is not None:
+            return float(value)
+    if metric is None or version.tags.get("gate.metric", metric) == metric:
+        return float(version.tags["score"]) if "score" in version.tags else None
+    return None
+
+
 def champion_score(
     model_name: str,
     candidate: Candidate,
     rescore: Callable[[str], float],
+    metric: str,
 ) -> tuple[str | None, float | None, str]:
     """The current champion's version, its score on the candidate's test data, and why it
     has none when it cannot be loaded ("" otherwise).
@@ -217,7 +255,9 @@ def champion_score(
     except MlflowException:
         return None, None, ""
     if champion.tags.get("evaluation_key") == candidate.evaluation_key:
-        return str(champion.version), float(champion.tags["score"]), ""
+        score = version_score(client, champion, metric)
+        if score is not None:
+            return str(champion.version), score, ""
     try:
         return str(champion.version), rescore(f"models:/{model_name}/{champion.version}"), ""
     except UnreadableModel as error:
@@ -234,14 +274,15 @@ def gate(
         return recorded
     client = MlflowClient()
     champion_version, best, unreadable = champion_score(
-        candidate.registered_model, candidate, rescore
+        candidate.registered_model, candidate, rescore, config.metric
     )
     if champion_version == version:
         reason, promoted = "already the champion", False
     elif not math.isfinite(candidate.score):
         reason, promoted = "score is not finite", False
     elif not candidate.is_baseline and not beats(candidate.score, candidate.baseline_score, config):
-        reason, promoted = f"does not beat the baseline {candidate.baseline_score:.4f}", False
+        reason = f"does not beat {candidate.baseline_name} ({candidate.baseline_score:.4f})"
+        promoted = False
     elif best is not None and not beats(candidate.score, best, config):
         reason, promoted = f"does not beat champion v{champion_version} ({best:.4f})", False
     else:
@@ -252,9 +293,13 @@ def gate(
             )
         client.set_registered_model_alias(candidate.registered_model, CHAMPION, version)
         if candidate.is_baseline:
-            reason = "no model beats the family baseline, so the baseline is champion"
+            reason = (
+                f"no model beats {candidate.baseline_name}, so {candidate.run_name} is champion"
+            )
         else:
-            reason = "beats the baseline" + (f" and champion v{champion_version}" if best else "")
+            reason = f"beats {candidate.baseline_name}" + (
+                f" and champion v{champion_version}" if best else ""
+            )
         if unreadable:
             reason += f"; champion v{champion_version} is replaced: {unreadable}"
         elif best is None:
@@ -302,10 +347,9 @@ def _log_decision(candidate: Candidate, decision: GateDecision, config: GateConf
         decision.registered_model,
         decision.version,
         description=(
-            f"{candidate.run_name}{' (the family baseline)' if candidate.is_baseline else ''}; "
-            f"data {candidate.data_version or 'unknown'}; {config.metric} "
-            f"{decision.score:.4f} (baseline {decision.baseline_score:.4f}, {champion}); "
-            f"gate: {verdict}, {decision.reason}."
+            f"{candidate.run_name}; data {candidate.data_version or 'unknown'}; "
+            f"{config.metric} {decision.score:.4f} ({candidate.baseline_name} "
+            f"{decision.baseline_score:.4f}, {champion}); gate: {verdict}, {decision.reason}."
         ),
     )
 

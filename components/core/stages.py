@@ -142,10 +142,12 @@ def validate(family: AnyFamily, task: Task[Any], frame: pd.DataFrame, report_dir
 
 
 def write_report(report: ValidationReport, report_dir: Path) -> Path:
-    """Write a suite's JSON result; raise ``DataValidationError`` when the data failed it."""
+    """Write a suite's result, as GX's JSON and as a readable table (``validation.md``);
+    raise ``DataValidationError`` when the data failed it."""
     report_dir.mkdir(parents=True, exist_ok=True)
     path = report_dir / "validation.json"
     path.write_text(report.to_json())
+    (report_dir / "validation.md").write_text(report.to_markdown())
     if not report.success:
         raise DataValidationError(report)
     return path
@@ -186,7 +188,8 @@ def provenance_tags(
 
 def log_datasets(family: AnyFamily, prepared: Prepared[Any]) -> None:
     """Log each split as an MLflow dataset (the UI's Dataset column): named by task and split,
-    its digest the raw file's, its source the DVC-tracked file."""
+    its digest made of the raw file's md5 and the split (one per split of a data version), its
+    source the DVC-tracked file."""
     import hashlib
 
     from mlflow.data.dataset_source_registry import resolve_dataset_source
@@ -325,6 +328,7 @@ def evaluate(
         score=gate_score(metrics, gate.metric, run, prepared),
         # Without its baseline's scores (the baseline failed) a model cannot pass the gate.
         baseline_score=metrics.get(gate.floor_metric, float("nan")),
+        baseline_name=gate.floor_model,
         evaluation_key=evaluation_key(prepared, evaluated_on),
         is_baseline=family.is_baseline(run),
         data_version=prepared.data.dvc_hash,
@@ -335,7 +339,12 @@ def evaluate(
 def evaluation_key(prepared: Prepared[Any], evaluated_on: dict[str, Any]) -> str:
     """Identifies the test data a score was computed on: equal keys, comparable scores."""
     key = {"data": prepared.data.file_md5, "task": prepared.task.name} | evaluated_on
-    return json.dumps(key, sort_keys=True)
+    # Readable where the registry shows it as a version tag; deterministic, so it compares.
+    shown = {
+        name: value if isinstance(value, str | int | float) else json.dumps(value, sort_keys=True)
+        for name, value in key.items()
+    }
+    return "; ".join(f"{name} {value}" for name, value in sorted(shown.items()))
 
 
 def assess(

@@ -145,14 +145,21 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# What the flows themselves rewrite in a checkout: the data version DVC records. Runs record
+# that version on their own (``data.dvc_hash``); ``git.commit`` identifies the code.
+DATA_BOOKKEEPING = ("data.dvc",)
+
+
 def git_commit(directory: Path) -> str:
-    """The commit checked out in ``directory`` (``-dirty`` when it has changes), or ``unknown``."""
+    """The commit checked out in ``directory``, or ``unknown``; ``-dirty`` when a tracked file
+    other than the flows' own data bookkeeping (``DATA_BOOKKEEPING``) has changed."""
+    excluded = [f":(exclude,top){path}" for path in DATA_BOOKKEEPING]
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=directory, capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/", *excluded],
             cwd=directory,
             capture_output=True,
             text=True,

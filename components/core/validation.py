@@ -44,6 +44,49 @@ class ValidationReport:
     def to_json(self) -> str:
         return json.dumps(self.result, indent=2, default=str)
 
+    def to_markdown(self) -> str:
+        """The result as people read it: one row per expectation, what held and what not."""
+        results = self.result.get("results", [])
+        held = sum(bool(item.get("success")) for item in results)
+        lines = [
+            f"# Validation of {self.suite}",
+            "",
+            f"**{'Passed' if self.success else 'Failed'}**: {held} of {len(results)} "
+            "expectations held.",
+            "",
+            "| held | expectation | column | observed | expected |",
+            "|---|---|---|---|---|",
+        ]
+        for item in sorted(results, key=lambda item: bool(item.get("success"))):  # failed first
+            config = item.get("expectation_config") or {}
+            kwargs = config.get("kwargs") or {}
+            expected = {k: v for k, v in kwargs.items() if k not in ("batch_id", "column")}
+            cells = [
+                "yes" if item.get("success") else "**no**",
+                config.get("type", "?"),
+                kwargs.get("column") or "",
+                _observed(item.get("result") or {}),
+                ", ".join(f"{key}={value}" for key, value in expected.items()),
+            ]
+            lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+        return "\n".join(lines) + "\n"
+
+
+def _observed(details: dict[str, Any]) -> str:
+    if "observed_value" in details:
+        return str(details["observed_value"])
+    if "unexpected_count" in details:
+        sample = details.get("partial_unexpected_list") or []
+        shown = f", e.g. {sample[:5]}" if sample else ""
+        counted = f"{details['unexpected_count']} of {details.get('element_count', '?')}"
+        return f"{counted} unexpected{shown}"
+    return ""
+
+
+def _cell(value: Any) -> str:
+    text = str(value).replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 120 else text[:117] + "..."
+
 
 class DataValidationError(UserError):
     """Raised when a suite fails: the message names each failed expectation and its values."""

@@ -100,17 +100,33 @@ def checked_family(name: str) -> str:
 
 
 def print_ui_hint(host: str = "127.0.0.1", port: int = 5000) -> None:
-    """How to open the MLflow UI on this workspace's runs."""
+    """How to open the MLflow UI on this workspace's runs: one command that runs as printed,
+    without an activated virtualenv, and the page to browse (model training, not GenAI)."""
     from components.core import tracking
     from pipelines.common import workspace_dir
 
-    # The UI opens in its GenAI mode unless asked for model training; the choice then sticks.
     page = "#/experiments?workflowType=machine_learning"
     uri = tracking.tracking_uri(workspace_dir())
     if not tracking.is_embedded(uri):
-        console.print(f"Open the MLflow UI: [bold]{uri.rstrip('/')}/{page}[/bold]")
+        console.print(f"Open the MLflow UI: {uri.rstrip('/')}/{page}", soft_wrap=True)
         return
-    console.print(
-        f"Open the MLflow UI: [bold]{tracking.ui_command(workspace_dir(), host, port)}[/bold]"
-        f" then browse http://{host}:{port}/{page}"
-    )
+    console.print(f"Open the MLflow UI: {ui_launch_command(host, port)}", soft_wrap=True)
+    console.print(f"  then browse http://{host}:{port}/{page}", soft_wrap=True)
+
+
+def ui_launch_command(host: str = "127.0.0.1", port: int = 5000) -> str:
+    """``seqpipe ui --launch`` from this environment's own bin/, on this workspace."""
+    import shlex
+    import sys
+
+    from pipelines.common import workspace_dir
+
+    executable = Path(sys.executable).with_name("seqpipe")
+    here = Path.cwd().resolve()
+    shown = executable.relative_to(here) if executable.is_relative_to(here) else executable
+    argv = [str(shown), "ui", "--launch"]
+    if (host, port) != ("127.0.0.1", 5000):
+        argv += ["--host", host, "--port", str(port)]
+    workspace = workspace_dir().resolve()
+    prefix = "" if workspace == here else f"SEQPIPE_WORKSPACE={shlex.quote(str(workspace))} "
+    return prefix + shlex.join(argv)

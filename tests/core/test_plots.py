@@ -28,3 +28,18 @@ def test_plot_writes_a_png(name: str, tmp_path: Path) -> None:
     }[name]()
     assert drawn == path
     assert_png(path)
+
+
+def test_learning_curves_tick_whole_epochs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import components.core.plots as plots
+
+    drawn = []
+    save = plots.save_figure
+    monkeypatch.setattr(
+        plots, "save_figure", lambda figure, *a: drawn.append(figure) or save(figure, *a)
+    )
+    plot_learning_curves(HISTORY, "curves", tmp_path / "curves.png")
+    (figure,) = drawn
+    for axis in figure.axes:
+        ticks = [tick for tick in axis.get_xticks() if 1 <= tick <= 3]
+        assert ticks and all(float(tick).is_integer() for tick in ticks), ticks

@@ -295,5 +295,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
             f"({metrics['test_mae_vs_naive']:.2f} x naive)",
             out_dir / "forecast_vs_actual.png",
             unit=dataset.unit or dataset.target_column,
+            step=1,
+            horizon=run.horizon,
         )
         return Evaluation({}, [plot, span])

@@ -104,7 +104,7 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun, ImageM
     def gate(self, config: ImagesConfig, run: ResolvedImageRun) -> Gate:
         kind = kind_of(run)
         rule = config.gate if kind == AUTOENCODER else config.generator_gate
-        return Gate.of(rule, FLOOR_METRICS[kind])
+        return Gate.of(rule, FLOOR_METRICS[kind], BASELINES[kind])
 
     def run_params(self, prepared: PreparedImages, run: ResolvedImageRun) -> dict[str, Any]:
         config = prepared.config

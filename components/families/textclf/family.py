@@ -96,7 +96,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
             "tfidf_logreg": "test_macro_f1_baseline",
             "majority_class": "test_macro_f1_majority",
         }[config.gate_baseline]
-        return Gate.of(config.gate, floor)
+        return Gate.of(config.gate, floor, config.gate_baseline)
 
     def run_params(self, prepared: PreparedText, run: ResolvedTextRun) -> dict[str, Any]:
         config = prepared.config

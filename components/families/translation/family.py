@@ -276,21 +276,26 @@ class TranslationFamily(
         translator: Translator,
         out_dir: Path,
     ) -> Path:
-        from components.families.translation.metrics import plot_attention
+        from components.families.translation.metrics import AttentionExample, plot_attention
 
         examples_wanted = prepared.config.attention_examples
-        sources = prepared.rows("test")["source"].tolist()[:examples_wanted]
+        test = prepared.rows("test").iloc[:examples_wanted]
+        sources = test["source"].tolist()
         decoded = translator.decode(sources, beam_width=1)
         if decoded.attention is None:
             raise ValueError(f"{run.key} has no attention to draw")
         target = translator.target_vectorizer
         examples = [
-            (
+            AttentionExample(
                 translator.source_vectorizer.split(source),
                 [*target.decode_tokens(ids), "[end]"],
                 weights,
+                expected=expected,
+                correct=target.decode_tokens(ids) == target.split(expected),
             )
-            for source, ids, weights in zip(sources, decoded.ids, decoded.attention, strict=True)
+            for source, ids, weights, expected in zip(
+                sources, decoded.ids, decoded.attention, test["target"], strict=True
+            )
         ]
         title = f"{prepared.task.name} {run.key}: attention while writing (greedy)"
         return plot_attention(examples, title, out_dir / "attention.png")

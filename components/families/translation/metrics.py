@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,22 +55,45 @@ def corpus_scores(predicted: Sequence[str], reference: Sequence[str]) -> dict[st
     }
 
 
-def plot_attention(
-    examples: Sequence[tuple[list[str], list[str], np.ndarray]], title: str, path: Path
-) -> Path:
+@dataclass(frozen=True)
+class AttentionExample:
+    """One decoded test input: its tokens, the output's, the weights, and the right answer."""
+
+    source: list[str]
+    output: list[str]
+    weights: np.ndarray  # (output steps, source steps)
+    expected: str
+    correct: bool
+
+
+def plot_attention(examples: Sequence[AttentionExample], title: str, path: Path) -> Path:
     """One heatmap per example: output tokens (rows) against source tokens (columns), shaded by
-    the attention weight each output step gave each source step."""
+    the attention weight each output step gave each source step; each titled with the
+    expected answer, a wrong output marked in red."""
     plt = pyplot()
     columns = min(2, len(examples))
     rows = -(-len(examples) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 3.2 * rows), squeeze=False)
-    for axis, (source, output, weights) in zip(axes.flat, examples, strict=False):
-        axis.imshow(weights[: len(output), : len(source)], cmap="viridis", vmin=0, aspect="auto")
+    figure, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 3.4 * rows), squeeze=False)
+    for axis, example in zip(axes.flat, examples, strict=False):
+        source, output = example.source, example.output
+        axis.imshow(
+            example.weights[: len(output), : len(source)], cmap="viridis", vmin=0, aspect="auto"
+        )
         shown = [token if token.strip() else "␣" for token in source]  # spaces visible
         axis.set_xticks(range(len(source)), shown, fontsize=7)
         axis.set_yticks(range(len(output)), output, fontsize=7)
         axis.set_xlabel("source")
         axis.set_ylabel("output")
+        verdict = "right" if example.correct else "WRONG"
+        axis.set_title(
+            f"{verdict}: expected {example.expected!r}",
+            fontsize=8,
+            color="black" if example.correct else "tab:red",
+        )
+        if not example.correct:
+            for spine in axis.spines.values():
+                spine.set_edgecolor("tab:red")
+                spine.set_linewidth(2)
     for axis in list(axes.flat)[len(examples) :]:
         axis.axis("off")
     return save_figure(figure, path, title)

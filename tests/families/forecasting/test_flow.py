@@ -68,6 +68,46 @@ def test_flow_ends_with_a_champion_that_forecasts_from_raw_history(trained, chic
     assert 0 < forecast["forecast"].iloc[0] < 30  # riders in thousands, not scaled units
 
 
+def test_the_flow_run_shows_its_leaderboard_linked_to_mlflow_and_its_data(trained) -> None:
+    from prefect import get_client
+    from prefect.artifacts import Artifact
+
+    workspace, *_ = trained
+    artifact = Artifact.get("forecasting-chicago-leaderboard")
+    assert artifact is not None and artifact.type == "markdown"
+    markdown = str(artifact.data)
+    champion = MlflowClient().get_model_version_by_alias("forecasting-chicago", "champion")
+    # Every model run is ranked and linked, the champion with its registry version.
+    for run in model_runs():
+        assert f"/runs/{run.info.run_id})" in markdown, run.info.run_name
+    version_link = f"#/models/forecasting-chicago/versions/{champion.version})"
+    row = next(line for line in markdown.splitlines() if version_link in line)
+    assert f"/runs/{champion.run_id})" in row and "champion" in row
+    assert "## Gate" in markdown and "test_mae, lower is better" in markdown
+    dvc_hash = yaml.safe_load((workspace / "data.dvc").read_text())["outs"][0]["md5"]
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(artifact.flow_run_id)
+    assert flow_run.name == f"forecasting-chicago-quick-data-{dvc_hash[:8]}"
+
+
+def test_the_registered_model_and_its_versions_describe_themselves(trained) -> None:
+    client = MlflowClient()
+    registered = client.get_registered_model("forecasting-chicago")
+    assert registered.tags["seqpipe.family"] == "forecasting"
+    assert registered.tags["seqpipe.task"] == "chicago"
+    assert registered.tags["gate.metric"] == "test_mae"
+    assert registered.tags["gate.direction"] == "lower is better"
+    assert registered.tags["gate.baseline"] == "naive_seasonal"
+    assert "test_mae (lower is better)" in registered.description
+    champion = client.get_model_version_by_alias("forecasting-chicago", "champion")
+    full = client.get_run(champion.run_id).data.metrics["test_mae"]
+    assert champion.tags["score"] == f"{full:.4g}"  # shown rounded, kept whole in the metric
+    assert champion.tags["evaluation_key"].startswith("data ")  # readable, not JSON
+    # One baseline, by name, in the description and the gate's reason.
+    assert "naive_seasonal" in champion.description
+    assert "baseline" not in champion.description.replace("naive_seasonal", "")
+
+
 def test_every_run_records_data_version_commit_config_and_plots(trained) -> None:
     workspace, *_ = trained
     dvc_hash = yaml.safe_load((workspace / "data.dvc").read_text())["outs"][0]["md5"]
@@ -169,7 +209,7 @@ def test_rerun_with_unchanged_data_and_config_is_cached(trained) -> None:
         max_results=1,
     )
     artifacts = [item.path for item in client.list_artifacts(latest.info.run_id, "validation")]
-    assert artifacts == ["validation/validation.json"]
+    assert artifacts == ["validation/validation.json", "validation/validation.md"]
 
 
 def test_failed_validation_trains_nothing_and_keeps_the_champion(trained, chicago) -> None:
@@ -199,7 +239,15 @@ def test_failed_validation_trains_nothing_and_keeps_the_champion(trained, chicag
     artifacts = {
         item.path for item in MlflowClient().list_artifacts(failed[0].info.run_id, "validation")
     }
-    assert "validation/validation.json" in artifacts
+    assert {"validation/validation.json", "validation/validation.md"} <= artifacts
+    table = MlflowClient().download_artifacts(failed[0].info.run_id, "validation/validation.md")
+    report = Path(table).read_text()
+    assert report.startswith("# Validation of") and "**Failed**" in report
+    # Failed expectations come first, each with the values that broke it.
+    rows = [line for line in report.splitlines() if line.startswith("| ")][1:]  # no header
+    failed_rows = [row for row in rows if row.startswith("| **no**")]
+    assert rows[: len(failed_rows)] == failed_rows and len(failed_rows) < len(rows)
+    assert any("ridership" in row and "-1.0" in row for row in failed_rows), failed_rows
 
 
 def test_users_own_weekly_series_from_a_file(prefect_server, workspace, chicago) -> None:

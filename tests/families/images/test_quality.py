@@ -39,3 +39,21 @@ def test_only_the_latest_data_version_s_scorer_is_kept(monkeypatch) -> None:
     second = scorer("v2")
     assert second is not first and len(quality._CACHE) == 1
     assert scorer("v1") is not first  # dropped: trained again
+
+
+def test_reconstruction_rows_are_labelled(tmp_path, monkeypatch) -> None:
+    import numpy as np
+
+    import components.families.images.plots as plots
+
+    drawn = []
+    save = plots.save_figure
+    monkeypatch.setattr(
+        plots, "save_figure", lambda figure, *args: drawn.append(figure) or save(figure, *args)
+    )
+    images = np.random.default_rng(0).random((12, 8, 8))
+    plots.plot_reconstructions(images, images, "reconstructions", tmp_path / "r.png")
+    (figure,) = drawn
+    labels = [text.get_text() for axis in figure.axes for text in axis.texts]
+    # 12 images, 10 a row: test images, reconstructions, then the last 2 of each.
+    assert labels == ["test image", "reconstructed"] * 2

@@ -1,0 +1,122 @@
+"""What a flow run shows on its Prefect page: each task's leaderboard as a Markdown artifact,
+linked to the MLflow runs and registry versions it ranks, and the gate's decisions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+from mlflow import MlflowClient
+
+from components.core import tracking
+from components.core.leaderboard import TrackedRun, board_rows, rank_by_gate
+from components.core.registry import GateDecision
+from pipelines.common import RunContext
+
+ROWS_PER_BOARD = 10
+# Where ``seqpipe ui --launch`` serves the embedded store.
+EMBEDDED_UI = "http://127.0.0.1:5000"
+
+
+def ui_base(tracking_uri: str) -> str:
+    """The MLflow UI's address for a store: the tracking server itself, or the local UI."""
+    return EMBEDDED_UI if tracking.is_embedded(tracking_uri) else tracking_uri.rstrip("/")
+
+
+def artifact_key(family: str, task: str) -> str:
+    """Prefect's artifact key: lowercase letters, digits and dashes."""
+    return re.sub(r"[^a-z0-9-]+", "-", f"{family}-{task}-leaderboard".lower()).strip("-")
+
+
+def leaderboard_markdown(
+    task: str, context: RunContext, decisions: Sequence[GateDecision], base: str
+) -> str:
+    """Each registered model of the task: its runs best first by the gate, linked to MLflow,
+    with the registry version and aliases of each; then what the gate decided this run."""
+    client = MlflowClient()
+    runs = client.search_runs(
+        [context.experiment_id],
+        "tags.`seqpipe.kind` = 'model' and attributes.status = 'FINISHED'",
+        max_results=1000,
+    )
+    experiment = f"{base}/#/experiments/{context.experiment_id}"
+    lines = [
+        f"# {context.family} · {task}",
+        "",
+        f"[Runs in MLflow]({experiment}/runs?workflowType=machine_learning) · "
+        f"[this pipeline run]({experiment}/runs/{context.parent_run_id})",
+        "",
+    ]
+    if tracking.is_embedded(context.tracking_uri):
+        lines += ["Links open the workspace's MLflow UI: start it with `seqpipe ui --launch`.", ""]
+    for board in rank_by_gate(TrackedRun.from_run(run) for run in runs):
+        direction = "higher" if board.greater_is_better else "lower"
+        lines += [
+            f"## {board.registered_model} ({board.metric}, {direction} is better)",
+            "",
+            "| rank | run | version | aliases | " + board.metric + " |",
+            "|---:|---|---|---|---:|",
+        ]
+        rows = board_rows(board.runs[:ROWS_PER_BOARD], board.metric, [])
+        for rank, (run, row) in enumerate(zip(board.runs, rows, strict=False), start=1):
+            link = f"[{row['run']}]({experiment}/runs/{run.run_id})"
+            version = row["version"]  # "v3", or "" for a run never registered
+            if version:
+                page = f"{base}/#/models/{board.registered_model}/versions/{version[1:]}"
+                version = f"[{version}]({page})"
+            lines.append(
+                f"| {rank} | {link} | {version} | {row['aliases']} | {_number(row[board.metric])} |"
+            )
+        lines.append("")
+    if decisions:
+        lines += ["## Gate", ""]
+        lines += [
+            f"- **{decision.registered_model} v{decision.version}**: "
+            f"{'promoted' if decision.promoted else 'kept as challenger'}: {decision.reason}"
+            for decision in decisions
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.4g}"
+
+
+def publish_leaderboard(
+    task: str, context: RunContext, decisions: Sequence[GateDecision]
+) -> str | None:
+    """Publish the task's leaderboard on the flow run's page; the artifact's key, or None when
+    there is no flow run to publish on."""
+    from prefect.artifacts import create_markdown_artifact
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:
+        return None
+    key = artifact_key(context.family, task)
+    create_markdown_artifact(
+        markdown=leaderboard_markdown(task, context, decisions, ui_base(context.tracking_uri)),
+        key=key,
+        description=f"{context.family} {task}: models ranked by their gate, and the gate's call",
+    )
+    return key
+
+
+def flow_run_name(family: str, tasks: Sequence[str], profile: str, dvc_hash: str | None) -> str:
+    """A flow run's name in the Prefect UI: family, tasks, profile and the data version."""
+    data = f"-data-{dvc_hash[:8]}" if dvc_hash else ""
+    return f"{family}-{'+'.join(tasks)}-{profile}{data}"
+
+
+def rename_flow_run(name: str) -> None:
+    """Rename the running flow run (its data version is known only once the data is in)."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    running = FlowRunContext.get()
+    if running is None or running.flow_run is None:
+        return
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(running.flow_run.id, name=name)
