@@ -27,7 +27,12 @@ class BoundedShutdownRunner(Runner):
 
     def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
         _leave_by_deadline()
-        super().handle_sigterm(*args, **kwargs)
+        self._logger.info("SIGTERM received, stopping")
+        # Prefect's own handler calls the sync ``stop`` from inside the runner's event loop,
+        # where it only makes a coroutine nobody awaits, then exits. The signal handler runs
+        # in the loop's thread: hand the loop the real stop, which ends ``start``.
+        loop = asyncio.get_running_loop()
+        loop.call_soon_threadsafe(lambda: loop.create_task(self.astop()))
 
 
 def serve_until_stopped(deployments: list[Any]) -> None:

@@ -137,4 +137,7 @@ def test_the_scheduler_creates_a_run_that_the_schedule_command_completes(
         scheduler.send_signal(signal.SIGTERM)
         started = time.monotonic()
         scheduler.wait(timeout=30)
-    assert time.monotonic() - started < 15, log.read_text()[-2000:]
+    output = log.read_text()
+    assert time.monotonic() - started < 15, output[-2000:]
+    assert scheduler.returncode == 0, output[-2000:]
+    assert "never awaited" not in output and "Traceback" not in output, output[-3000:]

@@ -137,7 +137,7 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
             "features": run.features,
             # Frequency, season and covariates as resolved for this data, not as configured.
             "dataset": config.dataset.model_dump(
-                mode="json", exclude={"frequency", "seasonal_period", "covariates"}
+                mode="json", exclude={"frequency", "seasonal_period", "covariates", "unit"}
             ),
             "split": config.split.model_dump(mode="json", exclude_none=True),
             # Where the split fell on this data: a relative split moves with each new period.

@@ -73,19 +73,21 @@ FORECASTERS: dict[str, Callable[[ForecastRun, int, int], Forecaster]] = {
 }
 
 
-# The names of ``networks.KERAS_BUILDERS``: a config is checked without loading Keras (seconds
-# of every run, one on unchanged data included, that trains nothing).
-NETWORK_NAMES = (
-    "bn_rnn",
-    "conv_gru",
-    "deep_rnn",
-    "gru",
-    "linear",
-    "ln_rnn",
-    "lstm",
-    "simple_rnn",
-    "wavenet",
-)
+# The names of ``networks.KERAS_BUILDERS`` and the architecture fields each builder reads: a
+# config is checked without loading Keras (seconds of every run, one on unchanged data
+# included, that trains nothing), and a run logs only the settings its own network uses.
+NETWORK_ARCHITECTURE: dict[str, tuple[str, ...]] = {
+    "bn_rnn": ("units", "layers"),
+    "conv_gru": ("units", "layers", "filters", "kernel_size"),
+    "deep_rnn": ("units", "layers", "dropout"),
+    "gru": ("units", "layers", "dropout"),
+    "linear": ("lookback",),
+    "ln_rnn": ("units", "layers"),
+    "lstm": ("units", "layers", "dropout"),
+    "simple_rnn": ("units",),
+    "wavenet": ("filters", "dilation_rates"),
+}
+NETWORK_NAMES = tuple(NETWORK_ARCHITECTURE)
 
 
 def forecaster_names() -> list[str]:
@@ -112,9 +114,9 @@ class NetworkSpecification:
         return {
             "window": self.window,
             "output": self.output,
-            # Other kinds' settings (orders, trees) share the section; a network has none.
+            # The section holds every model's settings: a run logs its own network's.
             "architecture": self.run.architecture.model_dump(
-                mode="json", exclude={"order", "seasonal_order", "lags", "boosting"}
+                mode="json", include=set(NETWORK_ARCHITECTURE[self.name])
             ),
             "training": self.run.training.model_dump(mode="json"),
         }
