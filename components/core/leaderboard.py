@@ -193,7 +193,7 @@ def champion_rows() -> list[dict[str, Any]]:
                 "version": f"v{version.version}",
                 "run": run.info.run_name,
                 "metric": version.tags.get("gate.metric", ""),
-                "score": version_score(client, version),
+                "score": version_score(client, version, run=run),
                 "data_version": run.data.tags.get("data.dvc_hash", ""),
                 "other_aliases": ", ".join(others),
                 "registered": dt.datetime.fromtimestamp(version.creation_timestamp / 1000).strftime(

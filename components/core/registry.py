@@ -220,14 +220,18 @@ class UnreadableModel(RuntimeError):
     in a layout this version of seqpipe does not read): it can be neither scored nor served."""
 
 
-def version_score(client: MlflowClient, version: Any, metric: str | None = None) -> float | None:
+def version_score(
+    client: MlflowClient, version: Any, metric: str | None = None, run: Any = None
+) -> float | None:
     """A registered version's gate score on its own test split, in full: its run's metric
-    (``metric``, or the version's ``gate.metric``); the rounded ``score`` tag for a version
-    whose run no longer holds it; None when it has neither."""
+    (``metric``, or the version's ``gate.metric``; ``run`` when the caller read it already);
+    the rounded ``score`` tag for a version whose run no longer holds it; None when it has
+    neither."""
     metric = metric or version.tags.get("gate.metric")
     if metric and version.run_id:
         try:
-            value = client.get_run(version.run_id).data.metrics.get(metric)
+            run = run or client.get_run(version.run_id)
+            value = run.data.metrics.get(metric)
         except MlflowException:
             value = None
         if value is not None:
