@@ -8,7 +8,7 @@ VENV_STAMP := .venv/.synced
 # and urllib3 below seqpipe's lock.
 KUBEFLOW_STAMP := infra/kubeflow/.venv/.synced
 
-.PHONY: setup demo test test-fast lint typecheck bench ui kubeflow clean
+.PHONY: setup demo test test-fast lint typecheck bench ui kubeflow clean system-packages
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -31,7 +31,13 @@ demo: setup ## the main job: every family, quick profile, then the leaderboard
 	$(UV) run --frozen seqpipe run all --profile quick
 
 # Two workers, one per core; each test module stays on one worker, with its module fixtures.
-test: setup $(KUBEFLOW_STAMP) lint typecheck ## lint and type-check, then the whole test suite
+# What the suite runs for real besides Python packages: PostgreSQL (the tracking server's
+# store) and Chromium (the MLflow UI test), from Debian's packages when missing.
+system-packages:
+	bash infra/local/tracking-server.sh install
+	bash tests/install-chromium.sh
+
+test: setup $(KUBEFLOW_STAMP) system-packages lint typecheck ## lint and type-check, then the whole test suite
 	$(UV) run --frozen pytest -n 2 --dist loadfile --durations=30
 
 test-fast: setup ## unit tests only (no training flows)

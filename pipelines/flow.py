@@ -38,7 +38,12 @@ from pipelines.common import (
     pipeline_run,
     workspace_dir,
 )
-from pipelines.flow_artifacts import flow_run_name, publish_leaderboard, rename_flow_run
+from pipelines.flow_artifacts import (
+    flow_run_name,
+    log_pipeline_summary,
+    publish_leaderboard,
+    rename_flow_run,
+)
 
 
 class ModelsFailed(RuntimeError):
@@ -229,6 +234,7 @@ def register_task(
                 tags, description = registered_model_card(family.name, prepared, gates[name])
                 registry.describe_registered_model(name, tags, description)
                 decisions += registry.register_best(by_model[name], gates[name], rescore)
+                registry.sync_champion_tag(name)  # also after an alias moved by hand
     logger = get_run_logger()
     for decision in decisions:
         logger.info(
@@ -287,7 +293,7 @@ def _validated(
         "validate", context.family, task.name, incoming.file_md5, task.config, context.store
     )
     try:
-        validate_task(task, incoming, context, key=key)
+        validated = validate_task(task, incoming, context, key=key)
     except DataValidationError as error:
         failed = error.report.failures
         reason = f"validation: {len(failed)} of {error.report.evaluated} expectations failed"
@@ -330,7 +336,8 @@ def _validated(
             accepted["accepted_at"],
         )
         mlflow.set_tag("seqpipe.drift_accepted", accepted["accepted_at"])
-    data = accept_task(incoming, context)
+    # Drawn in Prefect's graph as it runs: the data becomes current only after both checks.
+    data = accept_task(incoming, context, wait_for=[validated, report])
     mlflow.set_tag("seqpipe.data_status", "accepted")
     return prepare_task(task, data, context)
 
@@ -411,6 +418,12 @@ def _train_and_register(
                 if family.is_baseline(run):
                     references[result.candidate.registered_model] = result
     decisions = register_task(prepared, scored, context) if scored and register else []
+    gates = {
+        candidate.registered_model: family.gate(config, run) for run, candidate in scored.values()
+    }
+    log_pipeline_summary(
+        [candidate for _, candidate in scored.values()], gates, context.experiment_id
+    )
     return decisions, failures
 
 

@@ -1,27 +1,30 @@
-"""What a flow run shows on its Prefect page: each task's leaderboard as a Markdown artifact,
-linked to the MLflow runs and registry versions it ranks, and the gate's decisions."""
+"""What a flow run shows: on its Prefect page, each task's leaderboard as a Markdown artifact,
+linked to the MLflow runs and registry versions it ranks, and the gate's decisions; on its
+MLflow pipeline run (the collapsed row of the runs table), each model's gate score and each
+registered model's champion."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mlflow import MlflowClient
 
-from components.core import tracking
+from components.core import tracking, ui_links
+from components.core.config import GateConfig
+from components.core.errors import UserError
 from components.core.leaderboard import TrackedRun, board_rows, rank_by_gate
-from components.core.registry import GateDecision
+from components.core.registry import (
+    CHAMPION,
+    Candidate,
+    GateDecision,
+    version_run_id,
+    version_score,
+)
 from pipelines.common import RunContext
 
 ROWS_PER_BOARD = 10
-# Where ``seqpipe ui --launch`` serves the embedded store.
-EMBEDDED_UI = "http://127.0.0.1:5000"
-
-
-def ui_base(tracking_uri: str) -> str:
-    """The MLflow UI's address for a store: the tracking server itself, or the local UI."""
-    return EMBEDDED_UI if tracking.is_embedded(tracking_uri) else tracking_uri.rstrip("/")
 
 
 def artifact_key(family: str, task: str) -> str:
@@ -40,12 +43,13 @@ def leaderboard_markdown(
         "tags.`seqpipe.kind` = 'model' and attributes.status = 'FINISHED'",
         max_results=1000,
     )
-    experiment = f"{base}/#/experiments/{context.experiment_id}"
+    experiment = context.experiment_id
+    view = ui_links.saved_view(client.get_experiment(experiment).tags)
     lines = [
         f"# {context.family} · {task}",
         "",
-        f"[Runs in MLflow]({experiment}/runs?workflowType=machine_learning) · "
-        f"[this pipeline run]({experiment}/runs/{context.parent_run_id})",
+        f"[Runs in MLflow]({ui_links.experiment_runs(base, experiment, view)}) · "
+        f"[this pipeline run]({ui_links.run_page(base, experiment, context.parent_run_id)})",
         "",
     ]
     if tracking.is_embedded(context.tracking_uri):
@@ -60,10 +64,10 @@ def leaderboard_markdown(
         ]
         rows = board_rows(board.runs[:ROWS_PER_BOARD], board.metric, [])
         for rank, (run, row) in enumerate(zip(board.runs, rows, strict=False), start=1):
-            link = f"[{row['run']}]({experiment}/runs/{run.run_id})"
+            link = f"[{row['run']}]({ui_links.run_page(base, experiment, run.run_id)})"
             version = row["version"]  # "v3", or "" for a run never registered
             if version:
-                page = f"{base}/#/models/{board.registered_model}/versions/{version[1:]}"
+                page = ui_links.model_version(base, board.registered_model, version[1:])
                 version = f"[{version}]({page})"
             lines.append(
                 f"| {rank} | {link} | {version} | {row['aliases']} | {_number(row[board.metric])} |"
@@ -77,6 +81,51 @@ def leaderboard_markdown(
             for decision in decisions
         ]
     return "\n".join(lines) + "\n"
+
+
+def log_pipeline_summary(
+    candidates: Sequence[Candidate], gates: Mapping[str, GateConfig], experiment_id: str
+) -> None:
+    """On the active pipeline run: ``<model run>.<gate metric>`` for every model scored, and
+    per registered model its champion as it stands after the gate, ``champion.<registered
+    model>`` (run name and version) with its ``champion.<registered model>.<metric>``; and
+    the experiment's leaderboard view."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    metrics = {
+        f"{item.run_name}.{gates[item.registered_model].metric}": item.score
+        for item in candidates
+        if math.isfinite(item.score)
+    }
+    tags = {}
+    for name in sorted({item.registered_model for item in candidates}):
+        try:
+            champion = client.get_model_version_by_alias(name, CHAMPION)
+            run = client.get_run(version_run_id(champion))
+        except (MlflowException, UserError):
+            continue  # nothing registered yet (a run that stops before the gate)
+        metric = gates[name].metric
+        tags[f"champion.{name}"] = f"{run.info.run_name} v{champion.version}"
+        score = version_score(client, champion, metric, run)
+        if score is not None:
+            metrics[f"champion.{name}.{metric}"] = score
+    mlflow.log_metrics(metrics)
+    mlflow.set_tags(tags)
+    if gates:
+        share_leaderboard_view(client, experiment_id, gates)
+
+
+def share_leaderboard_view(
+    client: MlflowClient, experiment_id: str, gates: Mapping[str, GateConfig]
+) -> None:
+    """Save the experiment's leaderboard as a shared view of MLflow's runs table."""
+    ranked = [(gates[name].metric, gates[name].greater_is_better) for name in sorted(gates)]
+    key = ui_links.SHARED_VIEW_TAG + ui_links.LEADERBOARD_VIEW
+    view = ui_links.leaderboard_view(ranked)
+    if client.get_experiment(experiment_id).tags.get(key) != view:
+        client.set_experiment_tag(experiment_id, key, view)
 
 
 def _number(value: float | None) -> str:
@@ -97,7 +146,9 @@ def publish_leaderboard(
         return None
     key = artifact_key(context.family, task)
     create_markdown_artifact(
-        markdown=leaderboard_markdown(task, context, decisions, ui_base(context.tracking_uri)),
+        markdown=leaderboard_markdown(
+            task, context, decisions, ui_links.ui_base(context.tracking_uri)
+        ),
         key=key,
         description=f"{context.family} {task}: models ranked by their gate, and the gate's call",
     )

@@ -35,8 +35,59 @@ class BoundedShutdownRunner(Runner):
         loop.call_soon_threadsafe(lambda: loop.create_task(self.astop()))
 
 
+def drop_runs_of_replaced_schedules(deployments: list[Any]) -> int:
+    """Delete the runs Prefect scheduled for a deployment whose schedule is being replaced;
+    return how many.
+
+    Applying a deployment deletes its scheduled runs still in the future, but not those
+    already due (scheduled while no scheduler served it): they would start at once under
+    the new schedule. A deployment served again on the same schedule keeps them.
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.exceptions import ObjectNotFound
+
+    def schedules(items: list[Any]) -> list[str]:
+        # An interval's anchor is the moment its deployment was made: not a change.
+        return sorted(item.schedule.model_dump_json(exclude={"anchor_date"}) for item in items)
+
+    dropped = 0
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            try:
+                current = client.read_deployment_by_name(
+                    f"{deployment.flow_name}/{deployment.name}"
+                )
+            except ObjectNotFound:
+                continue
+            if schedules(current.schedules) == schedules(deployment.schedules):
+                continue
+            scheduled = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[current.id])),
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(
+                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
+                    )
+                ),
+            )
+            for run in scheduled:
+                if run.auto_scheduled and run.run_count == 0:
+                    client.delete_flow_run(run.id)
+                    dropped += 1
+    return dropped
+
+
 def serve_until_stopped(deployments: list[Any]) -> None:
-    """Run the deployments on their schedules until Ctrl-C or SIGTERM (then within seconds)."""
+    """Run the deployments on their schedules until Ctrl-C or SIGTERM (then within seconds);
+    the runs of a schedule they replace are dropped first."""
+    drop_runs_of_replaced_schedules(deployments)
 
     def interrupted(signum: int, frame: object) -> None:
         _leave_by_deadline()

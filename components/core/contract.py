@@ -224,10 +224,22 @@ class Family(ABC, Generic[ConfigT, PreparedT, RunT, ModelT]):
         return {}
 
     # --- models --------------------------------------------------------------------------
+    # Model name -> the fields of the config's shared ``architecture`` section its network
+    # reads; a model's run logs only those (a family whose models all read every field, or
+    # that has no such section, leaves it empty).
+    architecture_reads: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+
     def run_params(self, prepared: PreparedT, run: RunT) -> dict[str, Any]:
         """Params logged on a model run, nested (flattened for MLflow): by default the run's
-        own fields; families add what the model really used on this data."""
-        return {"model": run.name} | run.model_dump(mode="json", exclude={"name"})
+        own fields, of the architecture only what its model reads; families add what the
+        model really used on this data."""
+        params = {"model": run.name} | run.model_dump(mode="json", exclude={"name"})
+        reads = self.architecture_reads.get(run.name)
+        if reads is not None and isinstance(params.get("architecture"), dict):
+            params["architecture"] = {
+                field: value for field, value in params["architecture"].items() if field in reads
+            }
+        return params
 
     @abstractmethod
     def fit(self, prepared: PreparedT, run: RunT, backup_dir: Path, callbacks: list[Any]) -> Fitted:

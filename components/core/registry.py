@@ -295,7 +295,7 @@ def gate(
             client.set_registered_model_alias(
                 candidate.registered_model, PREVIOUS, champion_version
             )
-        client.set_registered_model_alias(candidate.registered_model, CHAMPION, version)
+        point_champion(candidate.registered_model, version)
         if candidate.is_baseline:
             reason = (
                 f"no model beats {candidate.baseline_name}, so {candidate.run_name} is champion"
@@ -370,9 +370,39 @@ def rollback(model_name: str) -> tuple[str, str]:
     except MlflowException as error:
         raise UserError(f"{model_name} has no {PREVIOUS!r} alias to roll back to") from error
     current = client.get_model_version_by_alias(model_name, CHAMPION)
-    client.set_registered_model_alias(model_name, CHAMPION, previous.version)
     client.set_registered_model_alias(model_name, PREVIOUS, current.version)
+    point_champion(model_name, str(previous.version))
     return str(previous.version), str(current.version)
+
+
+# On the run of each registered model's champion version, naming the registered model: the
+# runs table finds the champion with ``tags.`seqpipe.champion` = '<registered model>'``.
+CHAMPION_TAG = "seqpipe.champion"
+
+
+def point_champion(model_name: str, version: str) -> None:
+    """Point ``champion`` at ``version`` and move the champion tag to its run."""
+    MlflowClient().set_registered_model_alias(model_name, CHAMPION, version)
+    sync_champion_tag(model_name)
+
+
+def sync_champion_tag(model_name: str) -> None:
+    """Tag the run of the version ``champion`` points at, and untag every other run of the
+    registered model, so the tag follows the alias wherever it moved."""
+    client = MlflowClient()
+    try:
+        champion = client.get_model_version_by_alias(model_name, CHAMPION)
+        holder = client.get_run(version_run_id(champion))
+    except (MlflowException, UserError):
+        return
+    tagged = client.search_runs(
+        [holder.info.experiment_id], f"tags.`{CHAMPION_TAG}` = '{model_name}'", max_results=1000
+    )
+    for run in tagged:
+        if run.info.run_id != holder.info.run_id:
+            client.delete_tag(run.info.run_id, CHAMPION_TAG)
+    if holder.data.tags.get(CHAMPION_TAG) != model_name:
+        client.set_tag(holder.info.run_id, CHAMPION_TAG, model_name)
 
 
 def aliases(model_name: str) -> dict[str, str]:

@@ -4,6 +4,7 @@ example, logging and loading; and HTTP 400 errors."""
 from __future__ import annotations
 
 import copy
+import re
 import tempfile
 from collections.abc import Sequence
 from importlib.metadata import version
@@ -109,7 +110,7 @@ class FamilyModel(PythonModel):
             directory = Path(scratch) / ARTIFACT
             self.model.save(directory)
             info = mlflow.pyfunc.log_model(
-                name="model",
+                name=logged_model_name(),
                 python_model=shell,
                 artifacts={ARTIFACT: str(directory)},
                 signature=mlflow.models.infer_signature(example, output, params=params),
@@ -123,6 +124,14 @@ class FamilyModel(PythonModel):
         # outside ``components`` brings its own).
         package = type(self).__module__.partition(".")[0]
         self.model = load_fitted(Path(context.artifacts[ARTIFACT]), package)
+
+
+def logged_model_name() -> str:
+    """A logged model is named after the model its run trained (the run's name), so MLflow's
+    list of logged models tells them apart."""
+    run = mlflow.active_run()
+    name = run.info.run_name if run is not None and run.info.run_name else "model"
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
 
 
 # The wrappers also import this project's code, which is not a package on an index: a

@@ -26,6 +26,13 @@ def is_embedded(uri: str) -> bool:
     return uri.startswith(("sqlite:", "file:")) or "://" not in uri
 
 
+def embedded_store_exists(uri: str) -> bool:
+    """Whether an embedded store has been written (opening a SQLite store creates it)."""
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).exists()
+    return Path(uri.removeprefix("file://")).exists()
+
+
 def artifact_root(workspace: Path) -> str | None:
     """Local artifact root for the embedded store; a tracking server chooses its own."""
     if not is_embedded(tracking_uri(workspace)):
@@ -77,7 +84,8 @@ def check_server(uri: str, timeout: float = SERVER_TIMEOUT_SECONDS) -> None:
         ) from None
 
 
-# Opens the MLflow UI on the runs table of model training, not on the GenAI overview.
+# What the experiment holds, for MLflow's own clients; the UI's mode follows the page address
+# instead (components.core.ui_links).
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 
 

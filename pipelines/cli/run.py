@@ -88,7 +88,7 @@ def run(
     if len(names) > 1:
         print_champions()
     console.print(f"\nfinished in {time.perf_counter() - started:.0f} s")
-    print_ui_hint()
+    print_ui_hint(names)
     if failed:
         table = Table(title="models that failed (every other model was registered)")
         table.add_column("model")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -99,19 +100,48 @@ def checked_family(name: str) -> str:
     return name
 
 
-def print_ui_hint(host: str = "127.0.0.1", port: int = 5000) -> None:
+def print_ui_hint(
+    families: Sequence[str] | None = None, host: str = "127.0.0.1", port: int = 5000
+) -> None:
     """How to open the MLflow UI on this workspace's runs: one command that runs as printed,
-    without an activated virtualenv, and the page to browse (model training, not GenAI)."""
-    from components.core import tracking
+    without an activated virtualenv, then each experiment's training runs (of ``families``,
+    default every family), as pages that open in model-training mode, not GenAI."""
+    from components.core import tracking, ui_links
     from pipelines.common import workspace_dir
 
-    page = "#/experiments?workflowType=machine_learning"
     uri = tracking.tracking_uri(workspace_dir())
-    if not tracking.is_embedded(uri):
-        console.print(f"Open the MLflow UI: {uri.rstrip('/')}/{page}", soft_wrap=True)
-        return
-    console.print(f"Open the MLflow UI: {ui_launch_command(host, port)}", soft_wrap=True)
-    console.print(f"  then browse http://{host}:{port}/{page}", soft_wrap=True)
+    base = ui_links.ui_base(uri, host, port)
+    if tracking.is_embedded(uri):
+        console.print(f"Open the MLflow UI: {ui_launch_command(host, port)}", soft_wrap=True)
+    else:
+        console.print(f"Open the MLflow UI: {base}", soft_wrap=True)
+    experiments = family_experiments(uri, families)
+    if experiments:
+        console.print("  then browse each experiment's runs:")
+    for name, experiment_id, view in experiments:
+        page = ui_links.experiment_runs(base, experiment_id, view)
+        console.print(f"  {name}: {page}", soft_wrap=True)
+
+
+def family_experiments(
+    tracking_uri: str, families: Sequence[str] | None = None
+) -> list[tuple[str, str, str | None]]:
+    """(name, id, leaderboard view if saved) of the store's experiments of ``families``
+    (default every family), by name; none when the store does not exist yet."""
+    from mlflow import MlflowClient
+
+    from components.core import tracking, ui_links
+
+    if tracking.is_embedded(tracking_uri) and not tracking.embedded_store_exists(tracking_uri):
+        return []
+    found = MlflowClient(tracking_uri).search_experiments(
+        filter_string="tags.`seqpipe.family` != ''"
+    )
+    return sorted(
+        (experiment.name, experiment.experiment_id, ui_links.saved_view(experiment.tags))
+        for experiment in found
+        if families is None or experiment.tags.get("seqpipe.family") in families
+    )
 
 
 def ui_launch_command(host: str = "127.0.0.1", port: int = 5000) -> str:

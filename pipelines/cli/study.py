@@ -83,4 +83,4 @@ def study(
             *(f"{value:.4f}" if isinstance(value, float) else str(value) for value in row)
         )
     console.print(table)
-    print_ui_hint()
+    print_ui_hint([family])

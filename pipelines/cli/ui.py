@@ -32,7 +32,7 @@ def ui(
     from pipelines.processes import run_process_group
 
     if not launch:
-        print_ui_hint(host, port)
+        print_ui_hint(host=host, port=port)
         return
     command = tracking.ui_command(workspace_dir(), host, port)
     if not command.startswith("mlflow "):

@@ -51,7 +51,7 @@ def test_forecasting_peers_compare_each_horizons_champion_neural_and_boosted_mod
         row("simple_rnn-multi-h1", 0.9),
         row("bn_rnn-multi-h1", 1.0),
         row("ln_rnn-multi-h1", 1.1),
-        row("sarima_search-uni-h1", 1.2, search_seconds=50.0, search_orders_tried=6.0),
+        row("sarima_search-uni-h1", 1.2, search_orders_tried=6.0),
         row("sarima-uni-h1", 1.3),
         row("naive_seasonal-uni-h1", 1.6),
         row("lstm-multi-h14-seq2seq", 1.0),

@@ -139,6 +139,33 @@ def test_rollback_restores_previous_champion(mlflow_store: str) -> None:
     assert registry.aliases(NAME)["previous-champion"] == second.version
 
 
+def champion_tagged_runs() -> list[str]:
+    """The runs the runs table finds by the champion tag, by their versions."""
+    client = MlflowClient()
+    found = client.search_runs(["0"], f"tags.`{registry.CHAMPION_TAG}` = '{NAME}'", max_results=100)
+    return [
+        str(client.search_model_versions(f"run_id = '{run.info.run_id}'")[0].version)
+        for run in found
+    ]
+
+
+def test_the_champion_tag_follows_the_alias_through_gates_and_rollbacks(
+    mlflow_store: str,
+) -> None:
+    first = submit(logged_candidate(1.5))
+    assert champion_tagged_runs() == [first.version]
+    submit(logged_candidate(1.7))  # kept as challenger: the tag stays
+    assert champion_tagged_runs() == [first.version]
+    better = submit(logged_candidate(1.2))
+    assert champion_tagged_runs() == [better.version]
+    registry.rollback(NAME)
+    assert champion_tagged_runs() == [first.version]
+    # An alias moved by hand (MLflow's UI, its client) is followed at the next sync.
+    MlflowClient().set_registered_model_alias(NAME, "champion", better.version)
+    registry.sync_champion_tag(NAME)
+    assert champion_tagged_runs() == [better.version]
+
+
 def test_rollback_without_history_is_a_clear_error(mlflow_store: str) -> None:
     submit(logged_candidate(1.5))
     with pytest.raises(UserError, match="no 'previous-champion'"):

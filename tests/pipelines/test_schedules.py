@@ -141,3 +141,35 @@ def test_the_scheduler_creates_a_run_that_the_schedule_command_completes(
     assert time.monotonic() - started < 15, output[-2000:]
     # Stopped through the runner's own stop, no coroutine left unawaited.
     assert "never awaited" not in output and "Traceback" not in output, output[-3000:]
+
+
+def test_a_replaced_schedule_leaves_no_due_run_behind(scheduling_server, tmp_path: Path) -> None:
+    from prefect import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from pipelines.deployments import deployment_for
+    from pipelines.scheduler import drop_runs_of_replaced_schedules
+
+    def due_runs() -> list:
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs()
+        now = time.time()
+        return [
+            run
+            for run in runs
+            if run.state_type == "SCHEDULED"
+            and run.expected_start_time is not None
+            and run.expected_start_time.timestamp() < now
+        ]
+
+    with temporary_settings({PREFECT_API_URL: scheduling_server}):
+        every_second = deployment_for("forecasting", profile="quick", interval_seconds=1)
+        every_second.apply()
+        # The server schedules runs ahead; with no scheduler serving them, they fall due.
+        wait_for(due_runs, 120, "a scheduled run to fall due")
+        again = deployment_for("forecasting", profile="quick", interval_seconds=1)
+        assert drop_runs_of_replaced_schedules([again]) == 0  # the same schedule keeps its runs
+        assert due_runs()
+        nightly = deployment_for("forecasting", "0 3 * * *", profile="quick")
+        assert drop_runs_of_replaced_schedules([nightly]) >= 1
+        assert not due_runs()  # nothing of the old schedule starts once the new one is served

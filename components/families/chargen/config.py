@@ -87,6 +87,15 @@ class CharArchitecture(StrictModel):
     dropout: float = Field(0.0, ge=0, lt=1)  # on the inputs of every recurrent layer
 
 
+# Each network's architecture fields (checked against its builder): only the stacked model
+# reads ``layers``.
+ARCHITECTURE_READS: dict[str, tuple[str, ...]] = {
+    "gru": ("embedding_dim", "units", "dropout"),
+    "lstm": ("embedding_dim", "units", "dropout"),
+    "stacked_gru": ("embedding_dim", "units", "dropout", "layers"),
+}
+
+
 class CharTrainingConfig(TrainingConfig):
     """How a character network is fitted."""
 

@@ -15,7 +15,7 @@ from components.core.drift import DriftStatistic
 from components.core.errors import UserError
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.chargen.config import ChargenConfig, ResolvedCharRun
+from components.families.chargen.config import ARCHITECTURE_READS, ChargenConfig, ResolvedCharRun
 from components.families.chargen.drift import corpus_drift
 from components.families.chargen.models import BASELINE
 from components.families.chargen.ngram import WittenBellModel
@@ -51,6 +51,7 @@ class ChargenFamily(Family[ChargenConfig, PreparedCorpus, ResolvedCharRun, CharG
     leaderboard_columns = ("test_perplexity", "test_accuracy", "test_bits_per_char_baseline")
     baselines = (BASELINE,)
     floor_metric = "test_bits_per_char_baseline"
+    architecture_reads = ARCHITECTURE_READS
 
     def tasks(self, config: ChargenConfig) -> list[str]:
         return [config.corpus.name]

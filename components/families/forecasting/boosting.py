@@ -58,7 +58,7 @@ class GradientBoostingForecaster:
             "lags": self.lags,
             "seasonal_period": self.period,
             "boosting": self.settings.model_dump(mode="json"),
-            "seed": self.seed,
+            "training": {"seed": self.seed},  # logged as the networks' training.seed
         }
 
     def inputs(self, features: np.ndarray, origins: np.ndarray) -> np.ndarray:
@@ -123,6 +123,7 @@ class GradientBoostingForecaster:
             settings["seasonal_period"],
             settings["lags"],
             Boosting.model_validate(settings["boosting"]),
-            settings["seed"],
+            # Saved before the seed joined the training settings: at the top.
+            settings["training"]["seed"] if "training" in settings else settings["seed"],
             joblib.load(Path(directory) / "regressors.joblib"),
         )

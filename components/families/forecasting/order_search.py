@@ -68,10 +68,9 @@ class Trial:
     seasonal_order: tuple[int, int, int, int]
     trend: str
     params: dict[str, float]
-    validation_mae: float
+    val_mae: float
     aic: float
-    fit_seconds: float
-    seconds: float  # fit and scoring: what the trial took from the budget
+    train_seconds: float  # fit and validation scoring: what the trial took from the budget
     converged: bool
     reused: bool = False
 
@@ -82,10 +81,9 @@ class Trial:
 
     def metrics(self) -> dict[str, float]:
         return {
-            "validation_mae": self.validation_mae,
+            "val_mae": self.val_mae,
             "aic": self.aic,
-            "fit_seconds": self.fit_seconds,
-            "seconds": self.seconds,
+            "train_seconds": self.train_seconds,
             "converged": float(self.converged),
         }
 
@@ -137,7 +135,7 @@ class SarimaSearch:
             tried += 1
             trial = finished.get((order, seasonal))
             if trial is not None:
-                spent_before += trial.seconds
+                spent_before += trial.train_seconds
             else:
                 fit = partial(
                     fit_trial, order, seasonal, self.horizon, features, positions, origins, actual
@@ -147,23 +145,23 @@ class SarimaSearch:
                 self.trials_.append(trial)
         if not self.trials_:
             raise ValueError(f"no order of the grid could be fitted: {self.orders}")
-        best = min(self.trials_, key=lambda trial: trial.validation_mae)  # ties: the simplest
+        best = min(self.trials_, key=lambda trial: trial.val_mae)  # ties: the simplest
         self.winner_ = best.forecaster(self.horizon)
         if parent:
-            self._log_search(parent, best, tried, time.perf_counter() - started)
+            self._log_search(parent, best, tried)
         return {}
 
-    def _log_search(self, parent: Any, best: Trial, tried: int, seconds: float) -> None:
-        """The search's outcome on the model run: winner, counts, time, the comparison."""
+    def _log_search(self, parent: Any, best: Trial, tried: int) -> None:
+        """The search's outcome on the model run: winner, counts, the comparison (its time
+        is the run's train_seconds)."""
         import mlflow
 
         mlflow.log_metrics(
             {
-                "search_seconds": seconds,
                 "search_orders_tried": float(tried),
                 "search_orders_total": float(len(self.orders)),
                 "search_orders_reused": float(sum(trial.reused for trial in self.trials_)),
-                "search_validation_mae": best.validation_mae,
+                "search_best_val_mae": best.val_mae,
             }
         )
         mlflow.set_tags(
@@ -180,7 +178,7 @@ class SarimaSearch:
         with tempfile.TemporaryDirectory() as scratch:
             table = Path(scratch) / "trials.csv"
             table.write_text(trials_table(self.trials_))
-            plot = plot_trials(self.trials_, Path(scratch) / "validation_mae.png")
+            plot = plot_trials(self.trials_, Path(scratch) / "val_mae.png")
             for path in (table, plot):
                 mlflow.log_artifact(str(path), ARTIFACTS)
 
@@ -208,7 +206,6 @@ def fit_trial(
     started = time.perf_counter()
     model = StateSpaceForecaster(order, seasonal_order, horizon)
     results = model.fit_series(features[positions.start : positions.train_end, 0])
-    fitted = time.perf_counter()
     error = float(np.mean(np.abs(model.predict(features, origins) - actual)))
     if not np.isfinite(error):  # parameters that explode on new data: unusable
         raise ValueError(f"non-finite validation forecasts with parameters {model.params_}")
@@ -217,10 +214,9 @@ def fit_trial(
         seasonal_order=seasonal_order,
         trend=model.trend,
         params=model.params_ or {},  # fitted above: never empty
-        validation_mae=error,
+        val_mae=error,
         aic=float(results.aic),
-        fit_seconds=fitted - started,
-        seconds=time.perf_counter() - started,
+        train_seconds=time.perf_counter() - started,
         converged=bool(results.mle_retvals.get("converged", True)),
     )
 
@@ -296,10 +292,9 @@ def finished_trials(parent: Any) -> dict[Order, Trial]:
             seasonal_order=tuple(json.loads(params["seasonal_order"])),
             trend=params["trend"],
             params=json.loads(params["fitted_params"]),
-            validation_mae=metrics["validation_mae"],
+            val_mae=metrics["val_mae"],
             aic=metrics["aic"],
-            fit_seconds=metrics["fit_seconds"],
-            seconds=metrics["seconds"],
+            train_seconds=metrics["train_seconds"],
             converged=bool(metrics["converged"]),
             reused=True,
         )
@@ -314,7 +309,7 @@ def trials_table(trials: list[Trial]) -> str:
     rows = [
         {"order": order_name(trial.order, trial.seasonal_order), **trial.metrics()}
         | {"reused": trial.reused}
-        for trial in sorted(trials, key=lambda trial: trial.validation_mae)
+        for trial in sorted(trials, key=lambda trial: trial.val_mae)
     ]
     return pd.DataFrame(rows).to_csv(index=False, float_format="%.6g")
 
@@ -323,15 +318,15 @@ def plot_trials(trials: list[Trial], path: Path) -> Path:
     """Validation MAE by order, the best at the top and highlighted."""
     from components.core.plots import pyplot, save_figure
 
-    ranked = sorted(trials, key=lambda trial: trial.validation_mae, reverse=True)
+    ranked = sorted(trials, key=lambda trial: trial.val_mae, reverse=True)
     figure, axis = pyplot().subplots(figsize=(6, 1.2 + 0.28 * len(ranked)))
     colors = ["tab:gray"] * (len(ranked) - 1) + ["tab:green"]
     axis.barh(
         [order_name(trial.order, trial.seasonal_order) for trial in ranked],
-        [trial.validation_mae for trial in ranked],
+        [trial.val_mae for trial in ranked],
         color=colors,
     )
-    low = min(trial.validation_mae for trial in ranked)
+    low = min(trial.val_mae for trial in ranked)
     axis.set_xlim(left=0.95 * low)  # differences are a few percent: start near the best
     axis.set_xlabel("validation MAE (rolling forecasts)")
     return save_figure(figure, path, "SARIMA orders tried")

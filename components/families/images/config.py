@@ -69,6 +69,22 @@ class ImageArchitecture(StrictModel):
     kl_weight: float = Field(1.0, gt=0)  # VAE: weight of the KL term
 
 
+# Each model's architecture fields (checked against the model as it fits): a run logs only
+# its own. PCA-Gaussian's code size is fixed, the U-Net's schedule is the diffusion section.
+ARCHITECTURE_READS: dict[str, tuple[str, ...]] = {
+    "pca_reconstruction": ("latent_dim",),
+    "pca_gaussian": (),
+    "linear_ae": ("latent_dim",),
+    "stacked_ae": ("units", "latent_dim"),
+    "denoising_ae": ("units", "latent_dim", "noise_stddev"),
+    "sparse_ae": ("units", "latent_dim", "sparsity"),
+    "conv_ae": ("filters", "latent_dim"),
+    "vae": ("units", "latent_dim", "kl_weight"),
+    "dcgan": ("filters", "noise_dim"),
+    "ddpm": ("filters",),
+}
+
+
 class DiffusionConfig(StrictModel):
     """The DDPM forward process and sampler."""
 

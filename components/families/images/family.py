@@ -23,7 +23,12 @@ from components.core.contract import (
 from components.core.drift import DriftStatistic
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.images.config import DatasetConfig, ImagesConfig, ResolvedImageRun
+from components.families.images.config import (
+    ARCHITECTURE_READS,
+    DatasetConfig,
+    ImagesConfig,
+    ResolvedImageRun,
+)
 from components.families.images.drift import image_drift
 from components.families.images.models import (
     AUTOENCODER,
@@ -84,6 +89,7 @@ class ImagesFamily(Family[ImagesConfig, PreparedImages, ResolvedImageRun, ImageM
     name = "images"
     leaderboard_columns = ("fid_real", "test_label_coverage", "train_seconds")
     baselines = tuple(BASELINES.values())
+    architecture_reads = ARCHITECTURE_READS
     floor_metric = FLOOR_METRICS[AUTOENCODER]  # `gate` picks each registered model's own
 
     def tasks(self, config: ImagesConfig) -> list[str]:

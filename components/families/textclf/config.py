@@ -90,6 +90,20 @@ class TextArchitecture(StrictModel):
     pooling: Literal["last", "mean_max"] = "mean_max"
 
 
+# Each network's architecture fields (checked against its builder): only the stacked model
+# reads ``layers``.
+_ONE_LAYER: tuple[str, ...] = ("embedding_dim", "units", "dropout", "embedding_dropout")
+_ONE_LAYER += ("recurrent_dropout", "masking", "pooling")
+ARCHITECTURE_READS: dict[str, tuple[str, ...]] = {
+    "simple_rnn": _ONE_LAYER,
+    "lstm": _ONE_LAYER,
+    "gru": _ONE_LAYER,
+    "stacked_gru": (*_ONE_LAYER, "layers"),
+    "bidirectional_lstm": _ONE_LAYER,
+    "bidirectional_gru": _ONE_LAYER,
+}
+
+
 class TextTrainingConfig(TrainingConfig):
     """How a classifier is fitted."""
 

@@ -23,7 +23,12 @@ from components.core.contract import (
 from components.core.drift import DriftStatistic
 from components.core.validation import ValidationReport
 from components.core.versioning import DataVersion
-from components.families.textclf.config import ResolvedTextRun, TextclfConfig, TextTask
+from components.families.textclf.config import (
+    ARCHITECTURE_READS,
+    ResolvedTextRun,
+    TextclfConfig,
+    TextTask,
+)
 from components.families.textclf.drift import text_drift
 from components.families.textclf.metrics import (
     classification_metrics,
@@ -74,7 +79,8 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
     name = "textclf"
     leaderboard_columns = ("test_accuracy", "test_macro_f1_baseline")
     baselines = (BASELINE,)
-    floor_metric = "test_macro_f1_baseline"  # TF-IDF's; `gate` reads config.gate_baseline
+    floor_metric = "test_macro_f1_baseline"
+    architecture_reads = ARCHITECTURE_READS  # TF-IDF's; `gate` reads config.gate_baseline
     studies = (OPTIMIZER_STUDY,)
 
     def tasks(self, config: TextclfConfig) -> list[str]:

@@ -169,3 +169,16 @@ def test_runs_too_long_for_the_text_are_reported_before_training() -> None:
     assert "characters" in unfit["gru-stateful"] and "801" in unfit["gru-stateful"]
     assert ChargenFamily().unfit_runs(data, config.runs()) == {}
     keras.backend.clear_session()
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_a_network_run_logs_exactly_the_architecture_its_builder_reads(name: str) -> None:
+    from components.families.chargen.config import ARCHITECTURE_READS
+    from tests.architecture_reads import ReadRecorder
+
+    recorder = ReadRecorder(ARCHITECTURE)
+    builder(name)(recorder, CharSpec(vocabulary_size=11))  # type: ignore[arg-type]
+    assert recorder.read == set(ARCHITECTURE_READS[name])
+    config = every_model_config()
+    logged = ChargenFamily().run_params(prepared(config), config.resolve({"name": name}))
+    assert set(logged["architecture"]) == recorder.read  # a GRU run logs no `layers`

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -78,11 +79,15 @@ def test_the_flow_run_shows_its_leaderboard_linked_to_mlflow_and_its_data(traine
     markdown = str(artifact.data)
     champion = MlflowClient().get_model_version_by_alias("forecasting-chicago", "champion")
     # Every model run is ranked and linked, the champion with its registry version.
+    # Every link opens MLflow's model-training pages, not its GenAI overview.
+    training = "?workflowType=machine_learning)"
     for run in model_runs():
-        assert f"/runs/{run.info.run_id})" in markdown, run.info.run_name
-    version_link = f"#/models/forecasting-chicago/versions/{champion.version})"
+        assert f"/runs/{run.info.run_id}{training}" in markdown, run.info.run_name
+    version_link = f"#/models/forecasting-chicago/versions/{champion.version}{training}"
     row = next(line for line in markdown.splitlines() if version_link in line)
-    assert f"/runs/{champion.run_id})" in row and "champion" in row
+    assert f"/runs/{champion.run_id}{training}" in row and "champion" in row
+    links = re.findall(r"\]\((http[^)]+)\)", markdown)
+    assert links and all("?workflowType=machine_learning" in link for link in links)
     assert "## Gate" in markdown and "test_mae, lower is better" in markdown
     dvc_hash = yaml.safe_load((workspace / "data.dvc").read_text())["outs"][0]["md5"]
     with get_client(sync_client=True) as client:
@@ -106,6 +111,28 @@ def test_the_registered_model_and_its_versions_describe_themselves(trained) -> N
     # One baseline, by name, in the description and the gate's reason.
     assert "naive_seasonal" in champion.description
     assert "baseline" not in champion.description.replace("naive_seasonal", "")
+
+
+def test_the_pipeline_row_names_the_champion_and_every_model_score(trained) -> None:
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name("forecasting-chicago").experiment_id
+    (pipeline,) = client.search_runs([experiment], "tags.`seqpipe.kind` = 'pipeline'")
+    champion = client.get_model_version_by_alias("forecasting-chicago", "champion")
+    champion_run = client.get_run(champion.run_id)
+    assert pipeline.data.tags["champion.forecasting-chicago"] == (
+        f"{champion_run.info.run_name} v{champion.version}"
+    )
+    score = champion_run.data.metrics["test_mae"]
+    assert pipeline.data.metrics["champion.forecasting-chicago.test_mae"] == score
+    for run in model_runs():
+        name = run.info.run_name
+        assert pipeline.data.metrics[f"{name}.test_mae"] == run.data.metrics["test_mae"]
+        # The runs table finds the champion by its tag, and only the champion.
+        is_champion = run.info.run_id == champion.run_id
+        assert (run.data.tags.get("seqpipe.champion") == "forecasting-chicago") == is_champion
+        # Its logged model is named after it in MLflow's list of logged models.
+        logged = mlflow.get_logged_model(run.data.tags["seqpipe.model_uri"].split("/")[-1])
+        assert logged.name == name
 
 
 def test_every_run_records_data_version_commit_config_and_plots(trained) -> None:

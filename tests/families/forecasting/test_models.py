@@ -200,21 +200,14 @@ def test_a_network_is_described_as_before_keras_builds_it() -> None:
 def test_a_network_run_logs_exactly_the_architecture_its_builder_reads(name: str) -> None:
     from components.families.forecasting.models import NETWORK_ARCHITECTURE
     from components.families.forecasting.networks import ForecastSpec
+    from tests.architecture_reads import ReadRecorder
 
-    read: set[str] = set()
-
-    class Recorder:
-        """The architecture section, noting each field a builder reads."""
-
-        def __getattr__(self, field: str):
-            read.add(field)
-            return getattr(TINY, field)
-
+    recorder = ReadRecorder(TINY)
     spec = ForecastSpec(WINDOW, 3, HORIZON, "seq2vec", (0.0,) * 3, (1.0,) * 3, 0.0, 1.0)
-    KERAS_BUILDERS[name](Recorder(), spec)  # type: ignore[arg-type]
-    assert read == set(NETWORK_ARCHITECTURE[name])
+    KERAS_BUILDERS[name](recorder, spec)  # type: ignore[arg-type]
+    assert recorder.read == set(NETWORK_ARCHITECTURE[name])
     logged = specification(run_of(name), WINDOW, 7).describe()["architecture"]
-    assert set(logged) == read  # an LSTM run logs no WaveNet dilation rates
+    assert set(logged) == recorder.read  # an LSTM run logs no WaveNet dilation rates
 
 
 def test_every_registered_name_makes_a_forecaster() -> None:

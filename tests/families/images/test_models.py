@@ -88,3 +88,29 @@ def test_the_unet_reads_an_even_size_that_does_not_divide_by_4() -> None:
     unet = build_unet(ImageArchitecture(filters=2), DiffusionConfig(time_dim=4), 10)
     noise = unet.predict_on_batch([np.zeros((1, 10, 10, 1)), np.zeros((1, 1))])
     assert noise.shape == (1, 10, 10, 1)
+
+
+@pytest.mark.parametrize("name", sorted(ImagesFamily().model_names()))
+def test_a_model_run_logs_exactly_the_architecture_the_model_reads(
+    name: str, tmp_path: Path
+) -> None:
+    from components.families.images.config import ARCHITECTURE_READS
+    from components.families.images.models import AUTOENCODER, build_image_model
+    from tests.architecture_reads import ReadRecorder
+    from tests.families.images.tiny import every_model_config
+    from tests.families.images.tiny import prepared as tiny_prepared
+
+    config = every_model_config()
+    data = tiny_prepared(config)
+    run = config.resolve({"name": name, "training": {"epochs": 1, "max_train_batches": 1}})
+    recorder = ReadRecorder(run.architecture)
+    # Fitted and used for real: a field read only while sampling counts too.
+    model = build_image_model(run.model_copy(update={"architecture": recorder}), 8)
+    model.fit(data.images, tmp_path, [])
+    if model.kind == AUTOENCODER:
+        model.reconstruct(data.images["test"][:2])
+    else:
+        model.sample(2, seed=0)
+    assert recorder.read == set(ARCHITECTURE_READS[name])
+    logged = ImagesFamily().run_params(data, run)
+    assert set(logged["architecture"]) == recorder.read  # a DCGAN run logs no kl_weight

@@ -269,3 +269,17 @@ def test_config_rejects_unknown_tasks_models_and_overlapping_plays() -> None:
         config.tasks["shakespeare-genre"].model_validate(
             {**config.tasks["shakespeare-genre"].model_dump(), "validation_plays": ["macbeth"]}
         )
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_a_network_run_logs_exactly_the_architecture_its_builder_reads(name: str) -> None:
+    from components.families.textclf.config import ARCHITECTURE_READS
+    from tests.architecture_reads import ReadRecorder
+    from tests.families.textclf.tiny import every_model_config, prepared
+
+    recorder = ReadRecorder(TINY)
+    build_classifier(name, recorder, SPECS["six"])  # type: ignore[arg-type]
+    assert recorder.read == set(ARCHITECTURE_READS[name])
+    config = every_model_config()
+    logged = TextclfFamily().run_params(prepared(config), config.resolve({"name": name}))
+    assert set(logged["architecture"]) == recorder.read  # a GRU run logs no `layers`
