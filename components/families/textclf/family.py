@@ -100,7 +100,7 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
     def gate(self, config: TextclfConfig, run: ResolvedTextRun) -> Gate:
         floor = {
             "tfidf_logreg": "test_macro_f1_baseline",
-            "majority_class": "test_macro_f1_majority",
+            "majority_class": "test_majority_macro_f1",
         }[config.gate_baseline]
         return Gate.of(config.gate, floor, config.gate_baseline)
 
@@ -208,8 +208,8 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
             actual, majority_class(prepared.targets["train"], len(actual)), labels
         )
         metrics = {f"test_{name}": value for name, value in scores.items()} | {
-            "test_accuracy_majority": guess["accuracy"],
-            "test_macro_f1_majority": guess["macro_f1"],
+            "test_majority_accuracy": guess["accuracy"],
+            "test_majority_macro_f1": guess["macro_f1"],
             "test_texts": float(len(actual)),
         }
         return Scores(metrics, {"test_texts": len(actual)}, probabilities)

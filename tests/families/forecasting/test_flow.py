@@ -72,6 +72,7 @@ def test_flow_ends_with_a_champion_that_forecasts_from_raw_history(trained, chic
 def test_the_flow_run_shows_its_leaderboard_linked_to_mlflow_and_its_data(trained) -> None:
     from prefect import get_client
     from prefect.artifacts import Artifact
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     workspace, *_ = trained
     artifact = Artifact.get("forecasting-chicago-leaderboard")
@@ -92,7 +93,20 @@ def test_the_flow_run_shows_its_leaderboard_linked_to_mlflow_and_its_data(traine
     dvc_hash = yaml.safe_load((workspace / "data.dvc").read_text())["outs"][0]["md5"]
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(artifact.flow_run_id)
+        task_runs = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+        )
     assert flow_run.name == f"forecasting-chicago-quick-data-{dvc_hash[:8]}"
+    # The graph draws validation upstream of the data's acceptance, which training follows.
+    (validate,) = [run for run in task_runs if run.name.startswith("validate")]
+    (accept,) = [run for run in task_runs if run.name.startswith("accept")]
+    (prepare,) = [run for run in task_runs if run.name.startswith("prepare")]
+    assert validate.id in {upstream.id for upstream in accept.task_inputs["wait_for"]}
+    assert accept.id in {upstream.id for upstream in prepare.task_inputs["data"]}
+    trains = [run for run in task_runs if run.name.startswith("train")]
+    assert trains and all(
+        prepare.id in {upstream.id for upstream in run.task_inputs["prepared"]} for run in trains
+    )
 
 
 def test_the_registered_model_and_its_versions_describe_themselves(trained) -> None:
