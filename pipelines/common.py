@@ -44,9 +44,10 @@ class RunContext:
         return self.workspace / ".seqpipe" / "backups"
 
 
-# Bumped when what a cached stage returns changes shape: results pickled by an earlier
-# version are then computed again rather than read back into the new classes.
-CACHE_VERSION = 2
+# Bumped when what a cached stage returns changes shape, or what its runs record (params,
+# metric names): results of an earlier version are then computed and logged again rather
+# than read back into the new classes or ranked beside runs named otherwise.
+CACHE_VERSION = 3
 
 
 def cache_key(*parts: Any) -> str:

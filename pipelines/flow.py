@@ -418,8 +418,10 @@ def _train_and_register(
                 if family.is_baseline(run):
                     references[result.candidate.registered_model] = result
     decisions = register_task(prepared, scored, context) if scored and register else []
+    # Every registered model of the task, not only those this flow trained (``--model``).
     gates = {
-        candidate.registered_model: family.gate(config, run) for run, candidate in scored.values()
+        family.registered_model(prepared.task, run): family.gate(config, run)
+        for run in [*config.runs(None), *(run for run, _ in scored.values())]
     }
     log_pipeline_summary(
         [candidate for _, candidate in scored.values()], gates, context.experiment_id

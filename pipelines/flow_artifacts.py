@@ -95,7 +95,7 @@ def log_pipeline_summary(
 
     client = MlflowClient()
     metrics = {
-        f"{item.run_name}.{gates[item.registered_model].metric}": item.score
+        metric_key(item.run_name, gates[item.registered_model].metric): item.score
         for item in candidates
         if math.isfinite(item.score)
     }
@@ -107,14 +107,19 @@ def log_pipeline_summary(
         except (MlflowException, UserError):
             continue  # nothing registered yet (a run that stops before the gate)
         metric = gates[name].metric
-        tags[f"champion.{name}"] = f"{run.info.run_name} v{champion.version}"
+        tags[metric_key("champion", name)] = f"{run.info.run_name} v{champion.version}"
         score = version_score(client, champion, metric, run)
         if score is not None:
-            metrics[f"champion.{name}.{metric}"] = score
+            metrics[metric_key("champion", name, metric)] = score
     mlflow.log_metrics(metrics)
     mlflow.set_tags(tags)
     if gates:
         share_leaderboard_view(client, experiment_id, gates)
+
+
+def metric_key(*parts: str) -> str:
+    """Parts joined by dots, in the characters MLflow accepts in a metric or tag key."""
+    return ".".join(re.sub(r"[^\w\-. /]+", "_", part) for part in parts)
 
 
 def share_leaderboard_view(

@@ -35,13 +35,35 @@ class BoundedShutdownRunner(Runner):
         loop.call_soon_threadsafe(lambda: loop.create_task(self.astop()))
 
 
-def drop_runs_of_replaced_schedules(deployments: list[Any]) -> int:
-    """Delete the runs Prefect scheduled for a deployment whose schedule is being replaced;
-    return how many.
+def replaced_schedules(deployments: list[Any]) -> list[str]:
+    """``flow/deployment`` of each deployment already on the server under another schedule."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    def schedules(items: list[Any]) -> list[str]:
+        # An interval's anchor is the moment its deployment was made: not a change.
+        return sorted(item.schedule.model_dump_json(exclude={"anchor_date"}) for item in items)
+
+    replaced = []
+    with get_client(sync_client=True) as client:
+        for deployment in deployments:
+            name = f"{deployment.flow_name}/{deployment.name}"
+            try:
+                current = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if schedules(current.schedules) != schedules(deployment.schedules):
+                replaced.append(name)
+    return replaced
+
+
+def drop_runs_of_old_schedules(names: list[str]) -> int:
+    """Delete the runs Prefect scheduled for these deployments under schedules they no longer
+    have; return how many.
 
     Applying a deployment deletes its scheduled runs still in the future, but not those
-    already due (scheduled while no scheduler served it): they would start at once under
-    the new schedule. A deployment served again on the same schedule keeps them.
+    already due (scheduled while no scheduler served it): they would start at once under the
+    new schedule. Prefect keys each run it schedules by deployment, schedule and time.
     """
     from prefect import get_client
     from prefect.client.schemas.filters import (
@@ -52,42 +74,38 @@ def drop_runs_of_replaced_schedules(deployments: list[Any]) -> int:
         FlowRunFilterStateType,
     )
     from prefect.client.schemas.objects import StateType
-    from prefect.exceptions import ObjectNotFound
-
-    def schedules(items: list[Any]) -> list[str]:
-        # An interval's anchor is the moment its deployment was made: not a change.
-        return sorted(item.schedule.model_dump_json(exclude={"anchor_date"}) for item in items)
 
     dropped = 0
     with get_client(sync_client=True) as client:
-        for deployment in deployments:
-            try:
-                current = client.read_deployment_by_name(
-                    f"{deployment.flow_name}/{deployment.name}"
-                )
-            except ObjectNotFound:
-                continue
-            if schedules(current.schedules) == schedules(deployment.schedules):
-                continue
-            scheduled = client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[current.id])),
-                flow_run_filter=FlowRunFilter(
-                    state=FlowRunFilterState(
-                        type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
-                    )
-                ),
+        for name in names:
+            deployment = client.read_deployment_by_name(name)
+            kept = {str(schedule.id) for schedule in deployment.schedules}
+            of_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+            scheduled = FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
             )
-            for run in scheduled:
-                if run.auto_scheduled and run.run_count == 0:
-                    client.delete_flow_run(run.id)
-                    dropped += 1
+            offset = 0
+            while page := client.read_flow_runs(
+                deployment_filter=of_deployment,
+                flow_run_filter=scheduled,
+                limit=200,
+                offset=offset,
+            ):
+                offset += len(page)
+                for run in page:
+                    key = (run.idempotency_key or "").split()
+                    scheduled_by = key[2] if len(key) > 2 and key[0] == "scheduled" else None
+                    if run.auto_scheduled and run.run_count == 0 and scheduled_by not in kept:
+                        client.delete_flow_run(run.id)
+                        dropped += 1
+                        offset -= 1
     return dropped
 
 
 def serve_until_stopped(deployments: list[Any]) -> None:
     """Run the deployments on their schedules until Ctrl-C or SIGTERM (then within seconds);
-    the runs of a schedule they replace are dropped first."""
-    drop_runs_of_replaced_schedules(deployments)
+    the runs due under a schedule they replace are dropped as they are applied."""
+    replaced = replaced_schedules(deployments)
 
     def interrupted(signum: int, frame: object) -> None:
         _leave_by_deadline()
@@ -97,5 +115,6 @@ def serve_until_stopped(deployments: list[Any]) -> None:
     runner = BoundedShutdownRunner(pause_on_shutdown=True)
     for deployment in deployments:
         runner.add_deployment(deployment)
+    drop_runs_of_old_schedules(replaced)
     with suppress(KeyboardInterrupt):  # the way to stop it; nothing to report
         asyncio.run(runner.start())

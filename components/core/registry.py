@@ -388,20 +388,25 @@ def point_champion(model_name: str, version: str) -> None:
 
 def sync_champion_tag(model_name: str) -> None:
     """Tag the run of the version ``champion`` points at, and untag every other run of the
-    registered model, so the tag follows the alias wherever it moved."""
+    registered model, so the tag follows the alias wherever it moved (or was deleted)."""
     client = MlflowClient()
     try:
         champion = client.get_model_version_by_alias(model_name, CHAMPION)
         holder = client.get_run(version_run_id(champion))
     except (MlflowException, UserError):
-        return
-    tagged = client.search_runs(
-        [holder.info.experiment_id], f"tags.`{CHAMPION_TAG}` = '{model_name}'", max_results=1000
+        holder = None  # no champion, or its run is gone: no run holds the title
+    experiments = (
+        [holder.info.experiment_id]
+        if holder
+        else [experiment.experiment_id for experiment in client.search_experiments()]
     )
+    # A name with a single quote is a string MLflow's filter reads between double quotes.
+    quoted = f'"{model_name}"' if "'" in model_name else f"'{model_name}'"
+    tagged = client.search_runs(experiments, f"tags.`{CHAMPION_TAG}` = {quoted}", max_results=1000)
     for run in tagged:
-        if run.info.run_id != holder.info.run_id:
+        if holder is None or run.info.run_id != holder.info.run_id:
             client.delete_tag(run.info.run_id, CHAMPION_TAG)
-    if holder.data.tags.get(CHAMPION_TAG) != model_name:
+    if holder is not None and holder.data.tags.get(CHAMPION_TAG) != model_name:
         client.set_tag(holder.info.run_id, CHAMPION_TAG, model_name)
 
 

@@ -131,7 +131,8 @@ def logged_model_name() -> str:
     list of logged models tells them apart."""
     run = mlflow.active_run()
     name = run.info.run_name if run is not None and run.info.run_name else "model"
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "model"
+    # MLflow refuses / : . % " ' in a logged model's name.
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "model"
 
 
 # The wrappers also import this project's code, which is not a package on an index: a

@@ -114,10 +114,13 @@ def print_ui_hint(
     if tracking.is_embedded(uri):
         console.print(f"Open the MLflow UI: {ui_launch_command(host, port)}", soft_wrap=True)
     else:
-        console.print(f"Open the MLflow UI: {base}", soft_wrap=True)
+        console.print(f"Open the MLflow UI: {base}/#/experiments?{ui_links.MODEL_TRAINING}")
     experiments = family_experiments(uri, families)
     if experiments:
         console.print("  then browse each experiment's runs:")
+    elif tracking.is_embedded(uri):
+        page = f"{base}/#/experiments?{ui_links.MODEL_TRAINING}"
+        console.print(f"  then browse {page} (no experiment yet)", soft_wrap=True)
     for name, experiment_id, view in experiments:
         page = ui_links.experiment_runs(base, experiment_id, view)
         console.print(f"  {name}: {page}", soft_wrap=True)
@@ -131,9 +134,15 @@ def family_experiments(
     from mlflow import MlflowClient
 
     from components.core import tracking, ui_links
+    from components.core.errors import UserError
 
     if tracking.is_embedded(tracking_uri) and not tracking.embedded_store_exists(tracking_uri):
         return []
+    if not tracking.is_embedded(tracking_uri):
+        try:
+            tracking.check_server(tracking_uri)  # seconds, not MLflow's minutes of retries
+        except UserError:
+            return []
     found = MlflowClient(tracking_uri).search_experiments(
         filter_string="tags.`seqpipe.family` != ''"
     )

@@ -164,6 +164,9 @@ def test_the_champion_tag_follows_the_alias_through_gates_and_rollbacks(
     MlflowClient().set_registered_model_alias(NAME, "champion", better.version)
     registry.sync_champion_tag(NAME)
     assert champion_tagged_runs() == [better.version]
+    MlflowClient().delete_registered_model_alias(NAME, "champion")
+    registry.sync_champion_tag(NAME)
+    assert champion_tagged_runs() == []
 
 
 def test_rollback_without_history_is_a_clear_error(mlflow_store: str) -> None:

@@ -148,7 +148,7 @@ def test_a_replaced_schedule_leaves_no_due_run_behind(scheduling_server, tmp_pat
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     from pipelines.deployments import deployment_for
-    from pipelines.scheduler import drop_runs_of_replaced_schedules
+    from pipelines.scheduler import drop_runs_of_old_schedules, replaced_schedules
 
     def due_runs() -> list:
         with get_client(sync_client=True) as client:
@@ -168,8 +168,11 @@ def test_a_replaced_schedule_leaves_no_due_run_behind(scheduling_server, tmp_pat
         # The server schedules runs ahead; with no scheduler serving them, they fall due.
         wait_for(due_runs, 120, "a scheduled run to fall due")
         again = deployment_for("forecasting", profile="quick", interval_seconds=1)
-        assert drop_runs_of_replaced_schedules([again]) == 0  # the same schedule keeps its runs
-        assert due_runs()
+        assert replaced_schedules([again]) == []  # the same schedule keeps its runs
         nightly = deployment_for("forecasting", "0 3 * * *", profile="quick")
-        assert drop_runs_of_replaced_schedules([nightly]) >= 1
-        assert not due_runs()  # nothing of the old schedule starts once the new one is served
+        replaced = replaced_schedules([nightly])
+        assert replaced == ["seqpipe/forecasting-daily"]
+        nightly.apply()  # as the scheduler serves it
+        assert due_runs()  # Prefect's own apply leaves the due runs of the old schedule
+        assert drop_runs_of_old_schedules(replaced) >= 1
+        assert not due_runs()  # nothing of the old schedule starts under the new one

@@ -258,7 +258,12 @@ class ForecastingFamily(Family[ForecastingConfig, PreparedSeries, ForecastRun, F
         }
         if run.horizon > 1:
             per_step = np.mean(np.abs(predicted - actual), axis=0)
-            metrics |= {f"test_mae_step_{step + 1}": float(v) for step, v in enumerate(per_step)}
+            # Zero-padded, so that MLflow's charts and columns list them in order of steps.
+            digits = max(2, len(str(run.horizon)))
+            metrics |= {
+                f"test_mae_step_{step + 1:0{digits}d}": float(value)
+                for step, value in enumerate(per_step)
+            }
         evaluated_on = {"horizon": run.horizon, "origins": [int(origins[0]), int(origins[-1])]}
         outputs = ForecastOutputs(origins, actual, predicted, naive)
         return Scores(metrics, evaluated_on, outputs)

@@ -292,9 +292,10 @@ def finished_trials(parent: Any) -> dict[Order, Trial]:
             seasonal_order=tuple(json.loads(params["seasonal_order"])),
             trend=params["trend"],
             params=json.loads(params["fitted_params"]),
-            val_mae=metrics["val_mae"],
+            # A run resumed across the renaming reads its earlier trials' names.
+            val_mae=metrics.get("val_mae", metrics.get("validation_mae", np.nan)),
             aic=metrics["aic"],
-            train_seconds=metrics["train_seconds"],
+            train_seconds=metrics.get("train_seconds", metrics.get("seconds", 0.0)),
             converged=bool(metrics["converged"]),
             reused=True,
         )

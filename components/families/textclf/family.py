@@ -79,8 +79,8 @@ class TextclfFamily(Family[TextclfConfig, PreparedText, ResolvedTextRun, TextCla
     name = "textclf"
     leaderboard_columns = ("test_accuracy", "test_macro_f1_baseline")
     baselines = (BASELINE,)
-    floor_metric = "test_macro_f1_baseline"
-    architecture_reads = ARCHITECTURE_READS  # TF-IDF's; `gate` reads config.gate_baseline
+    floor_metric = "test_macro_f1_baseline"  # TF-IDF's; `gate` reads config.gate_baseline
+    architecture_reads = ARCHITECTURE_READS
     studies = (OPTIMIZER_STUDY,)
 
     def tasks(self, config: TextclfConfig) -> list[str]:
