@@ -26,6 +26,24 @@ def workspace_dir() -> Path:
     return Path(os.environ.get("SEQPIPE_WORKSPACE") or Path.cwd()).resolve()
 
 
+@contextmanager
+def tracking_server(uri: str | None) -> Iterator[None]:
+    """``MLFLOW_TRACKING_URI`` set to ``uri`` (when given) for a flow's duration, as a
+    deployment's parameter names its server; restored afterwards."""
+    if not uri:
+        yield
+        return
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
+
+
 @dataclass(frozen=True)
 class RunContext:
     """Where a flow run writes, fixed at the flow entry and handed to every task."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 import mlflow
 import pandas as pd
@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from components.core import intake, registry, stages
-from components.core.config import FamilyConfig, ResolvedRun
+from components.core.config import FamilyConfig, ResolvedRun, RunnerConfig
 from components.core.contract import AnyFamily, Gate, Prepared, Task
 from components.core.drift import DataDriftError, DriftReport, plot_report
 from components.core.errors import is_user_error
@@ -29,6 +29,7 @@ from components.core.registry import Candidate, GateDecision
 from components.core.validation import DataValidationError
 from components.core.versioning import DataVersion
 from components.families import get_family
+from pipelines.cluster import batch_size, check_reachable, models_runner, worker_tags
 from pipelines.common import (
     PROJECT_DIR,
     RunContext,
@@ -36,6 +37,7 @@ from pipelines.common import (
     by_key_and_run,
     cache_key,
     pipeline_run,
+    tracking_server,
     workspace_dir,
 )
 from pipelines.flow_artifacts import (
@@ -156,6 +158,7 @@ def _train(
     folder named by ``key`` and per-epoch progress in the task's log."""
     from components.core.training import EpochLogger  # Keras: loaded by training tasks only
 
+    check_reachable(context.tracking_uri, context.workspace)  # on a worker: fail at once
     mlflow.set_tracking_uri(context.tracking_uri)
     return stages.train(
         get_family(context.family),
@@ -167,7 +170,7 @@ def _train(
         project_dir=PROJECT_DIR,
         callbacks=[EpochLogger(f"{prepared.task.name} {run.key}", get_run_logger())],
         log_model=log_model,
-        extra_tags=extra_tags,
+        extra_tags=worker_tags() | (extra_tags or {}),
     )
 
 
@@ -374,7 +377,8 @@ def _train_and_register(
     others go on."""
     config = prepared.config
     training_config = config.model_dump(
-        mode="json", exclude={"models", "parallel_models", "profile", "gate", "drift"}
+        mode="json",
+        exclude={"models", "parallel_models", "runner", "profile", "gate", "drift"},
     )
     task_name = prepared.task.name
     base = (context.family, task_name, prepared.data.file_md5, training_config, context.store)
@@ -387,36 +391,51 @@ def _train_and_register(
     others = [run for run in fit if not family.is_baseline(run)]
     scored: dict[str, tuple[ResolvedRun, Candidate]] = {}
     references: dict[str, Scored] = {}
-    for group in (baselines, others):
-        for first in range(0, len(group), config.parallel_models):
-            batch = group[first : first + config.parallel_models]
-            submitted = []
-            for run in batch:
-                key = cache_key(run, *base)
-                registered = family.registered_model(prepared.task, run)
-                reference = references.get(registered)
-                trained = train_task.submit(prepared, run, context, key=cache_key("train", key))
-                # Prefect passes the training's result for its future: evaluation waits for it.
-                evaluated = evaluate_task.submit(
-                    prepared,
-                    run,
-                    cast(str, trained),
-                    reference.metrics if reference else None,
-                    context,
-                    key=cache_key("evaluate", key, reference.candidate.run_id if reference else ""),
-                )
-                submitted.append((run, trained, evaluated))
-            for run, trained, evaluated in submitted:
-                try:
-                    result: Scored = evaluated.result()
-                except Exception as error:  # one model's failure never sinks the others
-                    cause = _first_failure(trained, error)
-                    failures[run.key] = f"{type(cause).__name__}: {cause}"
-                    logger.error("%s %s failed: %s", task_name, run.key, failures[run.key])
-                    continue
-                scored[result.candidate.run_id] = (run, result.candidate)
-                if family.is_baseline(run):
-                    references[result.candidate.registered_model] = result
+    with models_runner(config.runner) as runner:
+        for group in (baselines, others):
+            size = batch_size(config.runner, config.parallel_models, len(group))
+            for first in range(0, len(group), size):
+                batch = group[first : first + size]
+                submitted = []
+                for run in batch:
+                    key = cache_key(run, *base)
+                    registered = family.registered_model(prepared.task, run)
+                    reference = references.get(registered)
+                    trained = runner.submit(
+                        train_task,
+                        {
+                            "prepared": prepared,
+                            "run": run,
+                            "context": context,
+                            "key": cache_key("train", key),
+                        },
+                    )
+                    # Prefect passes the training's result for its future: evaluation waits.
+                    evaluated = runner.submit(
+                        evaluate_task,
+                        {
+                            "prepared": prepared,
+                            "run": run,
+                            "run_id": trained,
+                            "reference": reference.metrics if reference else None,
+                            "context": context,
+                            "key": cache_key(
+                                "evaluate", key, reference.candidate.run_id if reference else ""
+                            ),
+                        },
+                    )
+                    submitted.append((run, trained, evaluated))
+                for run, trained, evaluated in submitted:
+                    try:
+                        result: Scored = evaluated.result()
+                    except Exception as error:  # one model's failure never sinks the others
+                        cause = _first_failure(trained, error)
+                        failures[run.key] = f"{type(cause).__name__}: {cause}"
+                        logger.error("%s %s failed: %s", task_name, run.key, failures[run.key])
+                        continue
+                    scored[result.candidate.run_id] = (run, result.candidate)
+                    if family.is_baseline(run):
+                        references[result.candidate.registered_model] = result
     decisions = register_task(prepared, scored, context) if scored and register else []
     # Every registered model of the task, not only those this flow trained (``--model``).
     gates = {
@@ -454,6 +473,8 @@ def pipeline_flow(
     task: str | None = None,
     workspace: str | None = None,
     until: Stage = "register",
+    tracking_uri: str | None = None,
+    dask_address: str | None = None,
 ) -> list[GateDecision]:
     """Train, evaluate and register the models of one family config profile.
 
@@ -470,12 +491,34 @@ def pipeline_flow(
             (and train and score the models), or ``register`` (the whole flow). Orchestrators
             that run stages as separate steps (Kubeflow Pipelines) call the flow once per
             stage; the cached stages of the earlier steps are not run again.
+        tracking_uri: the MLflow tracking server; default ``MLFLOW_TRACKING_URI``, else the
+            workspace's own store under ``mlruns/``.
+        dask_address: train and score the models on the Dask cluster of this scheduler
+            (config ``runner``), e.g. ``tcp://10.0.0.5:8786``.
 
     Raises:
         ModelsFailed: when some models failed (after every other model was registered).
     """
+    with tracking_server(tracking_uri):
+        return _pipeline(family, profile, models, config_path, task, workspace, until, dask_address)
+
+
+def _pipeline(
+    family: str,
+    profile: str,
+    models: list[str] | None,
+    config_path: str | None,
+    task: str | None,
+    workspace: str | None,
+    until: Stage,
+    dask_address: str | None,
+) -> list[GateDecision]:
     chosen = get_family(family)
     config, runs = load_checked(chosen, profile, config_path, models)
+    if dask_address:
+        config = config.model_copy(
+            update={"runner": RunnerConfig(kind="dask", address=dask_address)}
+        )
     tasks = chosen.select_tasks(config, task)
     root = Path(workspace).resolve() if workspace else workspace_dir()
     logger = get_run_logger()

@@ -89,6 +89,22 @@ class DriftConfig(StrictModel):
     rate: DriftThreshold = DriftThreshold(warn=0.05, block=0.2)
 
 
+class RunnerConfig(StrictModel):
+    """Where a flow's models train and are scored: threads of the flow's own process, or the
+    workers of a Dask cluster (each model's stages on one worker)."""
+
+    kind: Literal["threads", "dask"] = "threads"
+    # The Dask scheduler (kind: dask), e.g. tcp://10.0.0.5:8786. Its workers run this project's
+    # environment and reach the tracking server and the workspace (a shared folder).
+    address: str | None = None
+
+    @model_validator(mode="after")
+    def _addressed(self) -> RunnerConfig:
+        if self.kind == "dask" and not self.address:
+            raise ValueError("kind: dask needs the scheduler's address (runner.address)")
+        return self
+
+
 class ResolvedRun(StrictModel):
     """A model run with every field decided: what one MLflow run trains."""
 
@@ -116,7 +132,8 @@ class FamilyConfig(StrictModel, Generic[RunT]):
     run_type: ClassVar[type[ResolvedRun]] = ResolvedRun
     profile: str = "quick"
     gate: GateConfig
-    parallel_models: int = Field(1, ge=1)  # models trained at once
+    parallel_models: int = Field(1, ge=1)  # models trained at once (runner: threads)
+    runner: RunnerConfig = RunnerConfig()
     drift: DriftConfig = DriftConfig()  # new data against the champion's: warn or block
     models: list[dict[str, Any]]  # {name: ..., overrides of the run}
 

@@ -26,7 +26,7 @@ from components.core.errors import UserError
 from components.core.intake import Incoming
 from components.core.plots import plot_learning_curves
 from components.core.registry import CHAMPION, Candidate, UnreadableModel
-from components.core.tracking import git_commit, process_tags
+from components.core.tracking import fail_orphaned_runs, git_commit, process_tags
 from components.core.validation import DataValidationError, ValidationReport
 from components.core.versioning import DATA_DIR, checkout_data_version, file_md5
 
@@ -245,7 +245,9 @@ def train(
     # A run cut short (killed, failed) resumes in its own MLflow run, as Keras resumes its
     # epochs from ``backup_dir``: the learning curve then holds every epoch. A RUNNING run is
     # another flow's, live (this machine's orphans were failed when the flow started): two
-    # flows sharing a tracking server must never write to one run.
+    # flows sharing a tracking server must never write to one run. A run of this machine whose
+    # process died (a worker killed mid-training) is not live: it is failed first, and resumed.
+    fail_orphaned_runs([experiment_id])
     unfinished = mlflow.MlflowClient().search_runs(
         [experiment_id],
         f"tags.`{TRAIN_KEY_TAG}` = '{backup_dir.name}' and attributes.status != 'FINISHED' "

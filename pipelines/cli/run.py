@@ -46,6 +46,13 @@ def run(
             "stages as separate steps; finished stages are cached."
         ),
     ] = "register",
+    dask_address: Annotated[
+        str | None,
+        typer.Option(
+            help="Train and score the models on the Dask cluster of this scheduler, e.g. "
+            "tcp://10.0.0.5:8786 (config: runner)."
+        ),
+    ] = None,
 ) -> None:
     """Run a family's pipeline: ingest, validate, prepare, train, evaluate, register."""
     if family == "all" and (model or config or task):
@@ -81,6 +88,7 @@ def run(
                         config_path=str(config) if config else None,
                         task=task,
                         until=until,
+                        dask_address=dask_address,
                     )
             except ModelsFailed as error:
                 failed |= {f"{name} {key}": message for key, message in error.failures.items()}
